@@ -1,7 +1,7 @@
 // The HTTP side of a server: one fastify instance per listener (HTTP on 8530, HTTPS on 8531 when
 // a certificate is configured), both carrying the same routes.
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './log.ts';
 import { VERSION } from './version.ts';
 
@@ -25,17 +25,18 @@ export interface HttpOptions {
 }
 
 export async function createHttpServer(options: HttpOptions): Promise<FastifyInstance> {
-  const https = options.tls
-    ? { https: { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) } }
-    : {};
-  const app = Fastify({
-    loggerInstance: options.logger,
+  const common = {
+    loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
-    disableRequestLogging: false,
     // IIS paths are case-insensitive and WSUS clients rely on it (WSUS-PROTOCOLS §2.1).
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
-    ...https,
-  });
+  };
+  // One route table for both listeners; the TLS one differs only in its server.
+  const app = (
+    options.tls
+      ? Fastify({ ...common, https: { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) } })
+      : Fastify(common)
+  ) as unknown as FastifyInstance;
   app.get('/health', async (_request, reply) => {
     const report = await options.health();
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);

@@ -1,0 +1,67 @@
+// `openwsus`: the command-line entry point. Each command lives in its own module under commands/.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../app/version.ts';
+import { CliError } from './context.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerTransfer } from './commands/transfer.ts';
+import { registerCatalog } from './commands/catalog.ts';
+import { registerInspect } from './commands/inspect.ts';
+import { registerContent } from './commands/content.ts';
+
+/** Errors whose message already tells the user what is wrong and what to fix. */
+const EXPLAINED = new Set([
+  'CliError',
+  'ConfigError',
+  'ExportFormatError',
+  'CabinetError',
+  'XmlError',
+  'UpdateDocumentError',
+  'DigestMismatchError',
+  'StoreError',
+]);
+
+export function buildProgram(): Command {
+  const program = new Command('openwsus')
+    .description('An update server that speaks the WSUS protocols.')
+    .version(VERSION)
+    .option('--data <dir>', 'data directory holding the database and content (env OPENWSUS_DATA; default ./data)')
+    .option('--database <url>', 'SQLite file path or postgres://user@host/db (env OPENWSUS_DATABASE; default <data>/openwsus.db)')
+    .option('--config <file>', 'JSON config file with any of the settings above (env OPENWSUS_CONFIG; default <data>/openwsus.json)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env OPENWSUS_LOG_LEVEL)')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerServe(program);
+  registerTransfer(program);
+  registerCatalog(program);
+  registerInspect(program);
+  registerContent(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+function explain(error: unknown): { message: string; code: number } {
+  if (error instanceof CommanderError) return { message: '', code: error.exitCode };
+  const e = error as Error;
+  if (e instanceof CliError) return { message: e.message, code: e.exitCode };
+  if (EXPLAINED.has(e?.name)) return { message: e.message, code: 1 };
+  const hint = process.env.OPENWSUS_DEBUG ? `\n${e?.stack ?? ''}` : ' (set OPENWSUS_DEBUG=1 to see where)';
+  return { message: `unexpected error: ${e?.message ?? String(error)}${hint}`, code: 1 };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    const { message, code } = explain(error);
+    if (message) process.stderr.write(`openwsus: ${message}\n`);
+    return code;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // Servers keep running; commands end when their work is done.
+  if (code !== 0) process.exit(code);
+  process.exitCode = code;
+}

@@ -1,0 +1,33 @@
+// The list of schema migrations, in code: no directory scan, so a bundled or relocated install
+// migrates exactly as the tests do. A later milestone adds `000N-name.ts` and one line below.
+import { Migrator, type Kysely, type Migration } from 'kysely';
+import type { DialectName } from '../schema.ts';
+import type { StoreMigration } from './context.ts';
+import { catalog } from './0001-catalog.ts';
+import { deployments } from './0002-deployments.ts';
+
+export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
+  '0001_catalog': catalog,
+  '0002_deployments': deployments,
+};
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** Applies every migration not yet applied, each in its own transaction; a no-op when current. */
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+  const migrations: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(MIGRATIONS)) {
+    migrations[name] = { up: (inner) => migration.up(inner, { dialect }) };
+  }
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new MigrationError(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
