@@ -7,6 +7,7 @@ import { registerTransfer } from './commands/transfer.ts';
 import { registerCatalog } from './commands/catalog.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerContent } from './commands/content.ts';
+import { registerDemo } from './commands/demo.ts';
 
 /** Errors whose message already tells the user what is wrong and what to fix. */
 const EXPLAINED = new Set([
@@ -19,6 +20,18 @@ const EXPLAINED = new Set([
   'DigestMismatchError',
   'StoreError',
 ]);
+
+/** File-system failures an admin fixes by pointing at another path or fixing permissions. */
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  EEXIST: 'already exists',
+};
 
 export function buildProgram(): Command {
   const program = new Command('openwsus')
@@ -35,15 +48,21 @@ export function buildProgram(): Command {
   registerCatalog(program);
   registerInspect(program);
   registerContent(program);
+  registerDemo(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 function explain(error: unknown): { message: string; code: number } {
-  if (error instanceof CommanderError) return { message: '', code: error.exitCode };
+  // Commander has printed its own message; help and version end well, anything else is a usage error.
+  if (error instanceof CommanderError) return { message: '', code: error.exitCode === 0 ? 0 : 2 };
   const e = error as Error;
   if (e instanceof CliError) return { message: e.message, code: e.exitCode };
   if (EXPLAINED.has(e?.name)) return { message: e.message, code: 1 };
+  const fsError = e as NodeJS.ErrnoException;
+  if (fsError?.path && fsError.code && FILE_ERRORS[fsError.code]) {
+    return { message: `cannot use ${fsError.path}: ${FILE_ERRORS[fsError.code]}`, code: 1 };
+  }
   const hint = process.env.OPENWSUS_DEBUG ? `\n${e?.stack ?? ''}` : ' (set OPENWSUS_DEBUG=1 to see where)';
   return { message: `unexpected error: ${e?.message ?? String(error)}${hint}`, code: 1 };
 }

@@ -10,7 +10,8 @@
 // so importers must hold their writes until `readExport` has returned its last record.
 import { createHash } from 'node:crypto';
 import { createGzip, createGunzip } from 'node:zlib';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export const EXPORT_FORMAT = 'openwsus-export';
 export const EXPORT_VERSION = 1;
@@ -47,33 +48,27 @@ export async function writeExport(
   header: Omit<ExportHeader, 'format' | 'version'>,
   records: AsyncIterable<ExportRecord> | Iterable<ExportRecord>,
 ): Promise<ExportManifest> {
-  const gzip = createGzip({ level: 6 });
   const hash = createHash('sha256');
   const counts: Record<string, number> = {};
-  const done = new Promise<void>((resolve, reject) => {
-    gzip.once('error', reject);
-    out.once('error', reject);
-    out.once('finish', resolve);
-  });
-  gzip.pipe(out);
-
-  const emit = async (value: object, hashed: boolean): Promise<void> => {
-    const line = Buffer.from(JSON.stringify(value) + '\n', 'utf8');
-    if (hashed) hash.update(line);
-    if (!gzip.write(line)) await new Promise<void>((resolve) => gzip.once('drain', resolve));
-  };
-
-  await emit({ format: EXPORT_FORMAT, version: EXPORT_VERSION, ...header }, true);
-  for await (const record of records) {
-    if (record.type === 'manifest') throw new ExportFormatError('a record may not be called "manifest"');
-    counts[record.type] = (counts[record.type] ?? 0) + 1;
-    await emit(record, true);
+  let manifest: ExportManifest | undefined;
+  const line = (value: object): Buffer => Buffer.from(JSON.stringify(value) + '\n', 'utf8');
+  async function* body(): AsyncGenerator<Buffer> {
+    const first = line({ format: EXPORT_FORMAT, version: EXPORT_VERSION, ...header });
+    hash.update(first);
+    yield first;
+    for await (const record of records) {
+      if (record.type === 'manifest') throw new ExportFormatError('a record may not be called "manifest"');
+      counts[record.type] = (counts[record.type] ?? 0) + 1;
+      const bytes = line(record);
+      hash.update(bytes);
+      yield bytes;
+    }
+    manifest = { type: 'manifest', counts, sha256: hash.digest('hex') };
+    yield line(manifest);
   }
-  const manifest: ExportManifest = { type: 'manifest', counts, sha256: hash.digest('hex') };
-  await emit(manifest, false);
-  gzip.end();
-  await done;
-  return manifest;
+  // pipeline carries backpressure, and an error anywhere (disk full, no directory) ends it.
+  await pipeline(Readable.from(body()), createGzip({ level: 6 }), out);
+  return manifest!;
 }
 
 async function* lines(input: Readable): AsyncGenerator<Buffer> {

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { writeGeneratedCatalog } from '../../catalog/export.ts';
-import { STATIC_DOCUMENTS } from '../../catalog/index.ts';
 import type { CatalogStats } from '../../domain/catalog-records.ts';
-import { openStore } from '../../store/index.ts';
 import { commandContext, integerFlag, printJson } from '../context.ts';
+import { withStore } from '../store.ts';
+
+/** The generator's fixed part: categories and detectoids (src/catalog/plan.ts MIN_UPDATES). */
+export const MIN_UPDATES = 67;
 import { createProgress } from '../progress.ts';
 
 function describeStats(s: CatalogStats): string {
@@ -23,14 +24,15 @@ export function registerCatalog(program: Command): void {
   catalog
     .command('generate')
     .description('write an export file shaped like Microsoft Update (deterministic for a seed)')
-    .requiredOption('--updates <n>', `number of update revisions, categories and detectoids included (at least ${STATIC_DOCUMENTS})`)
+    .requiredOption('--updates <n>', `number of update revisions, categories and detectoids included (at least ${MIN_UPDATES})`)
     .requiredOption('--out <file>', 'export file to write')
     .option('--seed <seed>', 'seed: the same seed gives the same catalog', '1')
     .option('--content <dir>', 'also write the payload files there, in the WSUS layout (e.g. <data>/content)')
     .option('--languages <list>', 'comma-separated languages of localized properties (en is always there)')
     .action(async (options: { updates: string; out: string; seed: string; content?: string; languages?: string }, command: Command) => {
       const { logger } = commandContext(command);
-      const updates = integerFlag('--updates', options.updates, STATIC_DOCUMENTS);
+      const updates = integerFlag('--updates', options.updates, MIN_UPDATES);
+      const { writeGeneratedCatalog } = await import('../../catalog/export.ts');
       const progress = createProgress('catalog generate', logger, { total: updates, unit: 'revisions' });
       const result = await writeGeneratedCatalog(
         {
@@ -53,14 +55,8 @@ export function registerCatalog(program: Command): void {
     .description('counts of revisions by type, categories, files present and absent, languages')
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { config } = commandContext(command);
-      const store = await openStore({ dataDir: config.data, ...(config.database ? { database: config.database } : {}) });
-      try {
-        const stats = await store.catalog.stats();
-        if (options.json) printJson(stats);
-        else process.stdout.write(describeStats(stats));
-      } finally {
-        await store.close();
-      }
+      const stats = await withStore(commandContext(command), (store) => store.catalog.stats());
+      if (options.json) printJson(stats);
+      else process.stdout.write(describeStats(stats));
     });
 }

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ContentStore, copyContent } from '../../content/index.ts';
-import { openStore, SQLITE_FILE_NAME } from '../../store/index.ts';
-import { reconcileContent } from '../../transfer/content-state.ts';
 import { CliError, commandContext, printJson } from '../context.ts';
+import { SQLITE_FILE_NAME, withStore } from '../store.ts';
 import { createProgress } from '../progress.ts';
 
 export function registerContent(program: Command): void {
@@ -22,6 +20,8 @@ export function registerContent(program: Command): void {
       if (!existsSync(join(resolve(src), 'content'))) {
         throw new CliError(`${src} has no content/ folder: give the source server's data directory`);
       }
+      const { ContentStore, copyContent } = await import('../../content/index.ts');
+      const { reconcileContent } = await import('../../transfer/content-state.ts');
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const progress = createProgress('content copy', logger, { unit: 'bytes' });
@@ -35,12 +35,8 @@ export function registerContent(program: Command): void {
       const dstData = resolve(dst);
       let found: number | undefined;
       if (context.config.database || existsSync(join(dstData, SQLITE_FILE_NAME))) {
-        const store = await openStore({ dataDir: dstData, ...(context.config.database ? { database: context.config.database } : {}) });
-        try {
-          found = (await reconcileContent(store, ContentStore.inDataDir(dstData))).found;
-        } finally {
-          await store.close();
-        }
+        const destination = { ...context, config: { ...context.config, data: dstData } };
+        found = await withStore(destination, async (store) => (await reconcileContent(store, ContentStore.inDataDir(dstData))).found);
       }
       const summary = { filesRecordedPresent: found, copied: result.copied, skipped: result.skipped, corrupt: result.corrupt, bytes: result.bytes, corruptFiles: result.corruptFiles.map((c) => ({ path: c.relPath, error: c.error.message })) };
       if (options.json) printJson(summary);

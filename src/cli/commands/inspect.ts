@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { decodeUpdateBlob } from '../../metadata/cab/index.ts';
-import { ingestUpdate } from '../../metadata/update-parser.ts';
 import { CliError, printJson } from '../context.ts';
 
 async function readInput(path: string): Promise<Buffer> {
@@ -29,6 +27,7 @@ export function registerInspect(program: Command): void {
     .description('print the update document held in a compressed blob (base64 text or raw CAB)')
     .argument('<file>')
     .action(async (file: string) => {
+      const { decodeUpdateBlob } = await import('../../metadata/cab/index.ts');
       process.stdout.write(decodeUpdateBlob(blobBytes(await readInput(file))) + '\n');
     });
   inspect
@@ -37,6 +36,7 @@ export function registerInspect(program: Command): void {
     .argument('<doc>', 'an upd:Update document')
     .option('--lang <language>', 'language of the Localized fragment', 'en')
     .action(async (doc: string, options: { lang: string }) => {
+      const { ingestUpdate } = await import('../../metadata/update-parser.ts');
       const { fragments } = ingestUpdate((await readInput(doc)).toString('utf8'));
       const lang = options.lang.toLowerCase();
       const localized = fragments.localized[lang];
@@ -52,6 +52,7 @@ export function registerInspect(program: Command): void {
     .argument('<doc>', 'an upd:Update document')
     .option('--with-xml', 'include the document text itself')
     .action(async (doc: string, options: { withXml?: boolean }) => {
+      const { ingestUpdate } = await import('../../metadata/update-parser.ts');
       const { record } = ingestUpdate((await readInput(doc)).toString('utf8'));
       printJson(options.withXml ? record : { ...record, xml: undefined });
     });

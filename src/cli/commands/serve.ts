@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { loadBootConfig } from '../../app/config.ts';
-import { createLogger } from '../../app/log.ts';
-import { startServer } from '../../app/server.ts';
 import { integerFlag } from '../context.ts';
 
 interface ServeFlags {
@@ -40,6 +38,8 @@ export function registerServe(program: Command): void {
           tlsKey: f.tlsKey,
         },
       });
+      const { createLogger } = await import('../../app/log.ts');
+      const { startServer } = await import('../../app/server.ts');
       const logger = createLogger(config.logLevel, 1);
       const server = await startServer(config, logger);
       const stop = async (signal: string): Promise<void> => {

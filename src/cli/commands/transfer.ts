@@ -1,22 +1,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { openStore, type Store } from '../../store/index.ts';
-import { exportCatalog } from '../../transfer/export-job.ts';
-import { importCatalogFile } from '../../transfer/import-job.ts';
-import { reconcileContent } from '../../transfer/content-state.ts';
-import { ContentStore } from '../../content/index.ts';
-import { commandContext, printJson, type CommandContext } from '../context.ts';
+import { commandContext, printJson } from '../context.ts';
+import { withStore } from '../store.ts';
 import { createProgress } from '../progress.ts';
-
-export async function withStore<T>(context: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
-  const { config } = context;
-  const store = await openStore({ dataDir: config.data, ...(config.database ? { database: config.database } : {}) });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 export function registerTransfer(program: Command): void {
   program
@@ -27,6 +13,7 @@ export function registerTransfer(program: Command): void {
     .option('--json', 'print the manifest as JSON')
     .action(async (file: string, options: { approvals?: boolean; json?: boolean }, command: Command) => {
       const context = commandContext(command);
+      const { exportCatalog } = await import('../../transfer/export-job.ts');
       const manifest = await withStore(context, async (store) => {
         const progress = createProgress('export', context.logger, { unit: 'revisions' });
         const result = await exportCatalog(store, resolve(file), { approvals: options.approvals ?? false, onProgress: (d, t) => progress.update(d, t) });
@@ -43,6 +30,9 @@ export function registerTransfer(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
+      const { importCatalogFile } = await import('../../transfer/import-job.ts');
+      const { reconcileContent } = await import('../../transfer/content-state.ts');
+      const { ContentStore } = await import('../../content/index.ts');
       const summary = await withStore(context, async (store) => {
         const progress = createProgress('import', context.logger, { unit: 'revisions' });
         const result = await importCatalogFile(store, resolve(file), { onProgress: (n) => progress.update(n) });
