@@ -5,6 +5,8 @@ import { createHttpServer, type HealthReport } from './http.ts';
 import type { Logger } from './log.ts';
 import { VERSION } from './version.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { ContentStore } from '../content/index.ts';
+import { registerContentRoutes } from '../services/content-route.ts';
 
 export interface RunningServer {
   readonly store: Store;
@@ -33,12 +35,16 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
     };
   };
 
+  const content = ContentStore.inDataDir(config.data);
+  const routes = async (app: FastifyInstance): Promise<void> => {
+    registerContentRoutes(app, { content, serverHeader: `openwsus/${VERSION}` });
+  };
   const listeners: { url: string; app: FastifyInstance }[] = [];
   try {
-    const plain = await createHttpServer({ logger, health });
+    const plain = await createHttpServer({ logger, health, routes });
     listeners.push({ url: await plain.listen({ host: config.host, port: config.port }), app: plain });
     if (config.tlsCert && config.tlsKey) {
-      const secure = await createHttpServer({ logger, health, tls: { cert: config.tlsCert, key: config.tlsKey } });
+      const secure = await createHttpServer({ logger, health, routes, tls: { cert: config.tlsCert, key: config.tlsKey } });
       listeners.push({ url: await secure.listen({ host: config.host, port: config.httpsPort }), app: secure });
     } else if (config.tlsCert || config.tlsKey) {
       logger.warn('HTTPS needs both tlsCert and tlsKey; serving HTTP only');

@@ -2,7 +2,7 @@
 // A name under the layout is a promise: the file there has been verified against its SHA-1 (see
 // publish.ts), so readers only ever need to check that it exists with the right size.
 import type { ReadStream, Stats } from 'node:fs';
-import { open, readdir, rm, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { contentPath, type UpdateFile } from '../domain/update.ts';
 import { isCode } from './durable.ts';
@@ -57,6 +57,30 @@ export class ContentStore {
     }
     const handle = await open(this.pathOf(file), 'r');
     return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true });
+  }
+
+  /**
+   * The open file with stats read from the descriptor (so they describe the bytes being read,
+   * not whatever the name points at a moment later), for readers that manage their own buffers
+   * such as the HTTP content route. Undefined when there is no regular file. The caller closes it.
+   */
+  async openHandle(file: ContentFile): Promise<{ readonly handle: FileHandle; readonly stats: Stats } | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(file), 'r');
+    } catch (error) {
+      if (isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
+      throw error;
+    }
+    try {
+      const stats = await handle.stat();
+      if (stats.isFile()) return { handle, stats };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    await handle.close();
+    return undefined;
   }
 
   publishFromStream(file: UpdateFile, source: ContentSource, options?: PublishOptions): Promise<PublishResult> {
