@@ -3,7 +3,7 @@
 // result. Appending to one string is the fastest way V8 has to build a large answer, such as a
 // GetRevisionIdList of tens of thousands of identities.
 
-import { escapeAttribute, escapeText } from '../xml/index.ts';
+import { XmlWriter, type EmptyElementStyle } from '../xml/index.ts';
 import { formatDateTime } from './values.ts';
 
 /** Inner XML of an `<OpResponse>` element, ready to be written into an envelope. */
@@ -11,11 +11,7 @@ export interface SoapBody {
   readonly xml: string;
 }
 
-/**
- * How an empty element is closed: ` />` is what ASMX services write (`<Parameter />`), `/>` what
- * the WCF-hosted client service writes (`<Parameter/>`).
- */
-export type EmptyElementStyle = ' />' | '/>';
+export type { EmptyElementStyle } from '../xml/index.ts';
 
 /** Values written as element text or attribute values. null and undefined mean "leave it out". */
 export type SoapValue = string | number | bigint | boolean | Date | Uint8Array | null | undefined;
@@ -41,40 +37,24 @@ export function formatSoapValue(value: Exclude<SoapValue, null | undefined>): st
 }
 
 export class SoapXmlBuilder implements SoapBody {
-  #out = '';
-  readonly #open: string[] = [];
-  /** The last start tag lacks its '>' so that an element left empty can be closed as `<a />`. */
-  #pending = false;
-  readonly #empty: EmptyElementStyle;
+  readonly #writer: XmlWriter;
 
   constructor(options: { emptyElement?: EmptyElementStyle } = {}) {
-    this.#empty = options.emptyElement ?? ' />';
+    this.#writer = new XmlWriter(options);
   }
 
   /** The XML written so far; every element must be closed. */
   get xml(): string {
-    if (this.#open.length > 0) throw new Error(`element <${this.#open.at(-1)}> is still open`);
-    return this.#out;
+    return this.#writer.toString();
   }
 
   start(name: string, attributes?: SoapAttributes): this {
-    this.#closeStart();
-    this.#out += `<${name}`;
-    if (attributes !== undefined) this.#attributes(attributes);
-    this.#open.push(name);
-    this.#pending = true;
+    this.#writer.start(name, attributes && formatAttributes(attributes));
     return this;
   }
 
   end(): this {
-    const name = this.#open.pop();
-    if (name === undefined) throw new Error('end() without an open element');
-    if (this.#pending) {
-      this.#out += this.#empty;
-      this.#pending = false;
-    } else {
-      this.#out += `</${name}>`;
-    }
+    this.#writer.end();
     return this;
   }
 
@@ -84,13 +64,7 @@ export class SoapXmlBuilder implements SoapBody {
    */
   element(name: string, value: SoapValue, attributes?: SoapAttributes): this {
     if (value === undefined || value === null) return this;
-    this.start(name, attributes);
-    const text = formatSoapValue(value);
-    if (text !== '') {
-      this.#closeStart();
-      this.#out += escapeText(text);
-    }
-    return this.end();
+    return this.start(name, attributes).text(value).end();
   }
 
   empty(name: string, attributes?: SoapAttributes): this {
@@ -103,19 +77,13 @@ export class SoapXmlBuilder implements SoapBody {
   }
 
   text(value: Exclude<SoapValue, null | undefined>): this {
-    if (this.#open.length === 0) throw new Error('text must be inside an element');
-    const text = formatSoapValue(value);
-    if (text === '') return this;
-    this.#closeStart();
-    this.#out += escapeText(text);
+    this.#writer.text(formatSoapValue(value));
     return this;
   }
 
   /** Pre-serialized markup, written as is: the caller vouches that it is well-formed. */
   raw(xml: string): this {
-    if (xml === '') return this;
-    this.#closeStart();
-    this.#out += xml;
+    this.#writer.raw(xml);
     return this;
   }
 
@@ -137,18 +105,8 @@ export class SoapXmlBuilder implements SoapBody {
     }
     return this.end();
   }
+}
 
-  #attributes(attributes: SoapAttributes): void {
-    for (const [key, value] of Object.entries(attributes)) {
-      if (value === undefined || value === null) continue;
-      this.#out += ` ${key}="${escapeAttribute(formatSoapValue(value))}"`;
-    }
-  }
-
-  #closeStart(): void {
-    if (this.#pending) {
-      this.#out += '>';
-      this.#pending = false;
-    }
-  }
+function formatAttributes(attributes: SoapAttributes): [string, string | undefined][] {
+  return Object.entries(attributes).map(([key, value]) => [key, value === undefined || value === null ? undefined : formatSoapValue(value)]);
 }

@@ -20,4 +20,5 @@ export {
   serializeNode,
   type XmlAttributeValue,
   type XmlAttributes,
+  type EmptyElementStyle,
 } from './writer.ts';

@@ -27,11 +27,22 @@ export function formatAttributes(attributes: XmlAttributes | undefined): string 
   return out;
 }
 
+/**
+ * How an empty element is closed: ` />` is what .NET's XmlWriter and ASMX services write
+ * (`<Parameter />`), `/>` what the WCF-hosted client service writes (`<Parameter/>`).
+ */
+export type EmptyElementStyle = ' />' | '/>';
+
 export class XmlWriter {
   #out = '';
   readonly #open: string[] = [];
   /** The last start tag still lacks its '>' so that an element left empty can become `<a />`. */
   #pendingStart = false;
+  readonly #empty: EmptyElementStyle;
+
+  constructor(options: { emptyElement?: EmptyElementStyle } = {}) {
+    this.#empty = options.emptyElement ?? ' />';
+  }
 
   declaration(): this {
     if (this.#out !== '') throw new Error('the XML declaration must come first');
@@ -68,7 +79,7 @@ export class XmlWriter {
     const name = this.#open.pop();
     if (name === undefined) throw new Error('end() without an open element');
     if (this.#pendingStart) {
-      this.#out += ' />';
+      this.#out += this.#empty;
       this.#pendingStart = false;
     } else {
       this.#out += `</${name}>`;

@@ -12,24 +12,10 @@ import {
 } from '../../src/metadata/cab/index.ts';
 import { mszipCompressBlocks } from '../../src/metadata/cab/mszip.ts';
 import { readFixture, readFixtureText } from '../support/fixtures.ts';
+import { prng } from '../support/random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-function prng(n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** x86-looking bytes: CALL rel32 (E8) with small in-range targets, to exercise E8 translation. */
 function x86ish(n: number): Buffer {

@@ -5,20 +5,7 @@ import {
   XpressError, decodeXpressBody, encodeXpressBody, xpressCompress, xpressDecompress,
 } from '../../src/metadata/xpress.ts';
 import { fixturePath, readFixture } from '../support/fixtures.ts';
-
-function prng(n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { prng } from '../support/random.ts';
 
 function hex(s: string): Buffer {
   return Buffer.from(s.replace(/\s+/g, ''), 'hex');
