@@ -7,6 +7,7 @@ import { VERSION } from './version.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { registerContentRoutes } from '../services/content-route.ts';
+import { registerUpstreamServices } from '../services/upstream/index.ts';
 
 export interface RunningServer {
   readonly store: Store;
@@ -38,6 +39,7 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
   const content = ContentStore.inDataDir(config.data);
   const routes = async (app: FastifyInstance): Promise<void> => {
     registerContentRoutes(app, { content, serverHeader: `openwsus/${VERSION}` });
+    await registerUpstreamServices(app, { store });
   };
   const listeners: { url: string; app: FastifyInstance }[] = [];
   try {

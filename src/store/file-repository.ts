@@ -44,6 +44,39 @@ export class FileRepository {
     return rows.map(toStoredFile);
   }
 
+  /** Files of many revisions at once, each list in document order; revisions without files are absent. */
+  async ofRevisions(revisionIds: readonly number[]): Promise<Map<number, StoredFile[]>> {
+    const out = new Map<number, StoredFile[]>();
+    if (revisionIds.length === 0) return out;
+    const rows = await this.#ctx.db
+      .selectFrom('revision_file as rf')
+      .innerJoin('file as f', 'f.sha1', 'rf.sha1')
+      .selectAll('f')
+      .select(['rf.revision_id', 'rf.file_index'])
+      .where(inList(this.#ctx.dialect, 'rf.revision_id', revisionIds))
+      .orderBy('rf.revision_id')
+      .orderBy('rf.file_index')
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.revision_id) ?? [];
+      list.push(toStoredFile(r));
+      out.set(r.revision_id, list);
+    }
+    return out;
+  }
+
+  /** The known files among `sha1s`, in digest order. */
+  async getMany(sha1s: readonly string[]): Promise<StoredFile[]> {
+    if (sha1s.length === 0) return [];
+    const rows = await this.#ctx.db
+      .selectFrom('file')
+      .selectAll()
+      .where(inList(this.#ctx.dialect, 'sha1', [...new Set(sha1s)]))
+      .orderBy('sha1')
+      .execute();
+    return rows.map(toStoredFile);
+  }
+
   /** Files in a state, in digest order; page on with `after` = the last digest seen. */
   async list(state: FileState, options: { limit?: number; after?: string } = {}): Promise<StoredFile[]> {
     let query = this.#ctx.db

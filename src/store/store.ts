@@ -5,18 +5,24 @@ import { dirname, join, resolve } from 'node:path';
 import { Kysely, type Dialect } from 'kysely';
 import { AnchorRepository } from './anchor-repository.ts';
 import { CatalogRepository } from './catalog-repository.ts';
+import { CatalogGraphRepository } from './catalog-graph-repository.ts';
 import { ChangeSequence } from './change-sequence.ts';
+import { ConfigVersionRepository } from './config-version-repository.ts';
+import { DeploymentFeedRepository } from './deployment-feed-repository.ts';
 import { ApprovalRepository, DeclineRepository, GroupRepository } from './deployment-repository.ts';
+import { DownstreamRepository } from './downstream-repository.ts';
 import { FileRepository } from './file-repository.ts';
 import { LanguageRepository } from './language-repository.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { openPostgres } from './postgres-dialect.ts';
 import type { Database, DialectName } from './schema.ts';
 import { ensureServerId } from './server-identity.ts';
+import { ServerKeyRepository } from './server-key-repository.ts';
 import { SettingRepository } from './setting-repository.ts';
 import { openSqlite } from './sqlite-dialect.ts';
 import type { Db, StoreContext } from './sql-util.ts';
 import { SyncRunRepository } from './sync-run-repository.ts';
+import { TaskRepository } from './task-repository.ts';
 
 export const SQLITE_FILE_NAME = 'openwsus.db';
 
@@ -43,6 +49,12 @@ export interface Repositories {
   readonly groups: GroupRepository;
   readonly approvals: ApprovalRepository;
   readonly declines: DeclineRepository;
+  readonly catalogGraph: CatalogGraphRepository;
+  readonly downstreams: DownstreamRepository;
+  readonly serverKeys: ServerKeyRepository;
+  readonly deploymentFeed: DeploymentFeedRepository;
+  readonly configVersion: ConfigVersionRepository;
+  readonly tasks: TaskRepository;
 }
 
 export interface StoreTransaction extends Repositories {
@@ -62,6 +74,12 @@ export function repositories(ctx: StoreContext): Repositories {
     groups: new GroupRepository(ctx),
     approvals: new ApprovalRepository(ctx),
     declines: new DeclineRepository(ctx),
+    catalogGraph: new CatalogGraphRepository(ctx),
+    downstreams: new DownstreamRepository(ctx),
+    serverKeys: new ServerKeyRepository(ctx),
+    deploymentFeed: new DeploymentFeedRepository(ctx),
+    configVersion: new ConfigVersionRepository(ctx),
+    tasks: new TaskRepository(ctx),
   };
 }
 

@@ -5,10 +5,12 @@ import type { DialectName } from '../schema.ts';
 import type { StoreMigration } from './context.ts';
 import { catalog } from './0001-catalog.ts';
 import { deployments } from './0002-deployments.ts';
+import { downstream } from './0003-downstream.ts';
 
 export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0001_catalog': catalog,
   '0002_deployments': deployments,
+  '0003_downstream': downstream,
 };
 
 export class MigrationError extends Error {
