@@ -8,6 +8,7 @@ import { openStore, type Store } from '../store/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { registerContentRoutes } from '../services/content-route.ts';
 import { registerUpstreamServices } from '../services/upstream/index.ts';
+import { registerPendingServices } from '../services/pending.ts';
 
 export interface RunningServer {
   readonly store: Store;
@@ -40,6 +41,7 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
   const routes = async (app: FastifyInstance): Promise<void> => {
     registerContentRoutes(app, { content, serverHeader: `openwsus/${VERSION}` });
     await registerUpstreamServices(app, { store });
+    await registerPendingServices(app);
   };
   const listeners: { url: string; app: FastifyInstance }[] = [];
   try {
