@@ -132,6 +132,13 @@ export interface Fragments {
   readonly localized: Readonly<Record<string, string>>;
 }
 
+/**
+ * Version of the rules that derive records and fragments from a document. Stored revisions are
+ * compared by document and this version, so bumping it when a parser or fragment rule changes
+ * makes the next sync or import rewrite every revision's derived rows.
+ */
+export const DERIVATION_VERSION = 1;
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Canonical (lower-case) form of a GUID, or undefined when it is not one. */

@@ -3,7 +3,7 @@
 // (multi-row inserts, "in list" with one parameter), no per-row SELECT.
 import { hash } from 'node:crypto';
 import type { UpsertSummary } from '../domain/catalog-records.ts';
-import type { Fragments, UpdateFile, UpdateRecord } from '../domain/update.ts';
+import { DERIVATION_VERSION, type Fragments, type UpdateFile, type UpdateRecord } from '../domain/update.ts';
 import { ChangeSequence } from './change-sequence.ts';
 import { packText } from './codec.ts';
 import { atomically, inList, insertRows, insertSpec, nowIso, type InsertSpec, type StoreContext } from './sql-util.ts';
@@ -109,13 +109,9 @@ function keyOf(updateId: string, revisionNumber: number): string {
   return `${updateId}/${revisionNumber}`;
 }
 
+/** Everything else is derived from the document, by rules whose version is part of the hash. */
 function contentHash(input: RevisionInput): string {
-  const { xml, ...derived } = input.record;
-  const { core, extended, localized } = input.fragments;
-  // The parsed record is hashed too: a parser fix that changes derived rows must reach the store.
-  // One string, one call: per-call overhead dominates hashing of small documents.
-  const text = [xml, core, extended, JSON.stringify(localized), JSON.stringify(derived)].join('\0');
-  return hash('sha1', text, 'base64');
+  return hash('sha1', `${DERIVATION_VERSION}\0${input.record.xml}`, 'base64');
 }
 
 function fileRow(f: UpdateFile, url: string | null, now: string): unknown[] {
@@ -203,7 +199,8 @@ export async function upsertRevisions(ctx: StoreContext, items: readonly Revisio
       // Positions are taken before the ids are known: one counter update for the whole batch.
       const first = await changes.claim(changed.length);
       changeSeq = first + changed.length - 1;
-      const rows = changed.map((p, i) => revisionRow(p, newest.get(p.updateId) === p.revisionNumber, first + i, receivedAt));
+      const packed = await Promise.all(changed.map(packDocuments));
+      const rows = changed.map((p, i) => revisionRow(p, packed[i]!, newest.get(p.updateId) === p.revisionNumber, first + i, receivedAt));
       const returned = await insertRows<{ revision_id: number; update_id: string; revision_number: number }>(
         tx,
         REVISION,
@@ -230,8 +227,14 @@ export async function upsertRevisions(ctx: StoreContext, items: readonly Revisio
   });
 }
 
-function revisionRow(p: Prepared, isLatest: boolean, seq: number, receivedAt: string): unknown[] {
+/** The stored forms of a revision's texts; compressed on the thread pool, beside the main thread. */
+async function packDocuments(p: Prepared): Promise<readonly [Uint8Array, Uint8Array, Uint8Array]> {
   const { record, fragments } = p.input;
+  return Promise.all([packText(record.xml), packText(fragments.core), packText(fragments.extended)]);
+}
+
+function revisionRow(p: Prepared, packed: readonly [Uint8Array, Uint8Array, Uint8Array], isLatest: boolean, seq: number, receivedAt: string): unknown[] {
+  const { record } = p.input;
   const props = record.properties;
   return [
     p.updateId,
@@ -245,9 +248,7 @@ function revisionRow(p: Prepared, isLatest: boolean, seq: number, receivedAt: st
     props.kbArticleId ?? null,
     props.msrcSeverity ?? null,
     props.creationDate ?? null,
-    packText(record.xml),
-    packText(fragments.core),
-    packText(fragments.extended),
+    ...packed,
     p.hash,
     seq,
     receivedAt,

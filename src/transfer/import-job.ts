@@ -42,14 +42,23 @@ export async function importCatalog(store: Store, input: Readable, options: Impo
   return store.transaction(async (tx) => {
     const counts = { revisions: 0, inserted: 0, replaced: 0, unchanged: 0, languages: 0, fileUrls: 0, groups: 0, approvals: 0, declines: 0 };
     let batch: RevisionInput[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const result = await tx.catalog.upsertRevisions(batch);
-      counts.inserted += result.inserted;
-      counts.replaced += result.replaced;
-      counts.unchanged += result.unchanged;
+    // One batch is written while the next is parsed: on PostgreSQL the parse hides the round trips.
+    let writing: Promise<void> = Promise.resolve();
+    const write = async (): Promise<void> => {
+      const full = batch;
       batch = [];
-      options.onProgress?.(counts.revisions);
+      await writing;
+      if (full.length === 0) return;
+      writing = tx.catalog.upsertRevisions(full).then((result) => {
+        counts.inserted += result.inserted;
+        counts.replaced += result.replaced;
+        counts.unchanged += result.unchanged;
+        options.onProgress?.(counts.revisions);
+      });
+    };
+    const flush = async (): Promise<void> => {
+      await write();
+      await writing;
     };
     for await (const record of reader.records()) {
       switch (record.type) {
@@ -68,7 +77,7 @@ export async function importCatalog(store: Store, input: Readable, options: Impo
           const xml = field(record, 'xml', isString, 'an update document');
           batch.push(ingestUpdate(xml));
           counts.revisions++;
-          if (batch.length >= batchSize) await flush();
+          if (batch.length >= batchSize) await write();
           break;
         }
         case 'fileUrl':
