@@ -56,17 +56,36 @@ export interface CatalogGraph {
   readonly roots: Int32Array;
   readonly byRevisionId: ReadonlyMap<number, number>;
   readonly byUpdateId: ReadonlyMap<string, number>;
+  /** Revision id -> index + 1 (0 = unknown) when ids are dense enough; see indexOfRevision. */
+  readonly revisionTable?: Int32Array;
 }
 
-/** Compressed adjacency from per-node lists. */
-function csr(lists: readonly (readonly number[])[]): { start: Int32Array; items: Int32Array } {
-  const start = new Int32Array(lists.length + 1);
-  for (let i = 0; i < lists.length; i++) start[i + 1] = start[i]! + lists[i]!.length;
-  const items = new Int32Array(start[lists.length]!);
-  for (let i = 0; i < lists.length; i++) items.set(lists[i]!, start[i]!);
-  return { start, items };
+/** Index of a revision id, or -1. Per-request hot path: a table lookup when ids are dense. */
+export function indexOfRevision(graph: CatalogGraph, revisionId: number): number {
+  const table = graph.revisionTable;
+  if (table !== undefined) return revisionId >= 0 && revisionId < table.length ? table[revisionId]! - 1 : -1;
+  return graph.byRevisionId.get(revisionId) ?? -1;
 }
 
+/** Prefix sums of `counts` (length n) into a start array of length n + 1. */
+function starts(counts: Int32Array): Int32Array {
+  const start = new Int32Array(counts.length + 1);
+  for (let i = 0; i < counts.length; i++) start[i + 1] = start[i]! + counts[i]!;
+  return start;
+}
+
+/** Fills buckets from (bucket, item) pairs given in item order, so every bucket is ascending. */
+function fill(start: Int32Array, size: number, pairs: (emit: (bucket: number, item: number) => void) => void): Int32Array {
+  const items = new Int32Array(start[start.length - 1]!);
+  const cursor = start.slice(0, size);
+  pairs((bucket, item) => {
+    items[cursor[bucket]!++] = item;
+  });
+  return items;
+}
+
+// Typed arrays throughout: per-revision JS arrays made compiling a 50,000-revision catalog spend
+// most of its time collecting garbage.
 export function compileCatalogGraph(revisions: readonly GraphRevision[]): CatalogGraph {
   const sorted = [...revisions].sort((a, b) => a.revisionId - b.revisionId);
   const size = sorted.length;
@@ -74,7 +93,11 @@ export function compileCatalogGraph(revisions: readonly GraphRevision[]): Catalo
   const byUpdateId = new Map<string, number>();
   const revisionIds = new Int32Array(size);
   const types = new Uint8Array(size);
-  sorted.forEach((r, i) => {
+  let clauseCount = 0;
+  let altBound = 0;
+  let childBound = 0;
+  for (let i = 0; i < size; i++) {
+    const r = sorted[i]!;
     if (!Number.isInteger(r.revisionId) || r.revisionId < 0 || r.revisionId > 0x7fffffff) {
       throw new RangeError(`revision id must be a 32-bit whole number, got ${r.revisionId}`);
     }
@@ -85,61 +108,103 @@ export function compileCatalogGraph(revisions: readonly GraphRevision[]): Catalo
     byUpdateId.set(r.updateId, i);
     revisionIds[i] = r.revisionId;
     types[i] = TYPE_CODE[r.updateType];
-  });
+    clauseCount += r.prerequisites.length;
+    for (const clause of r.prerequisites) altBound += clause.updateIds.length;
+    childBound += r.bundledUpdateIds?.length ?? 0;
+  }
 
-  const clauseCounts = new Int32Array(size + 1);
-  const altLists: number[][] = [];
-  const dependentLists: number[][] = Array.from({ length: size }, () => []);
-  const childLists: number[][] = Array.from({ length: size }, () => []);
+  // Clauses and their known alternatives, deduplicated within a clause.
+  const clauseStart = new Int32Array(size + 1);
+  const altStart = new Int32Array(clauseCount + 1);
+  const altBuffer = new Int32Array(altBound);
   const isLeaf = new Uint8Array(size).fill(1);
-  const isBundle = new Uint8Array(size);
-  const roots: number[] = [];
-  sorted.forEach((r, i) => {
-    clauseCounts[i + 1] = clauseCounts[i]! + r.prerequisites.length;
-    if (r.prerequisites.length === 0) roots.push(i);
-    for (const clause of r.prerequisites) {
-      const known: number[] = [];
+  const dependentCount = new Int32Array(size);
+  let c = 0;
+  let a = 0;
+  for (let i = 0; i < size; i++) {
+    for (const clause of sorted[i]!.prerequisites) {
+      const first = a;
       for (const id of clause.updateIds) {
         const j = byUpdateId.get(id);
-        if (j === undefined || known.includes(j)) continue;
-        known.push(j);
+        if (j === undefined) continue;
+        let dup = false;
+        for (let k = first; k < a; k++) if (altBuffer[k] === j) dup = true;
+        if (dup) continue;
+        altBuffer[a++] = j;
         isLeaf[j] = 0;
-        dependentLists[j]!.push(i);
+        dependentCount[j]!++;
       }
-      altLists.push(known);
+      altStart[++c] = a;
     }
-    for (const id of r.bundledUpdateIds ?? []) {
+    clauseStart[i + 1] = c;
+  }
+  const alts = altBuffer.slice(0, a);
+
+  const childStart = new Int32Array(size + 1);
+  const childBuffer = new Int32Array(childBound);
+  const isBundle = new Uint8Array(size);
+  let b = 0;
+  for (let i = 0; i < size; i++) {
+    const first = b;
+    for (const id of sorted[i]!.bundledUpdateIds ?? []) {
       const j = byUpdateId.get(id);
-      if (j === undefined || j === i || childLists[i]!.includes(j)) continue;
-      childLists[i]!.push(j);
-      isBundle[i] = 1;
+      if (j === undefined || j === i) continue;
+      let dup = false;
+      for (let k = first; k < b; k++) if (childBuffer[k] === j) dup = true;
+      if (!dup) childBuffer[b++] = j;
+    }
+    if (b > first) isBundle[i] = 1;
+    childStart[i + 1] = b;
+  }
+  const children = childBuffer.slice(0, b);
+
+  const dependentStart = starts(dependentCount);
+  const dependents = fill(dependentStart, size, (emit) => {
+    for (let i = 0; i < size; i++) {
+      for (let k = altStart[clauseStart[i]!]!; k < altStart[clauseStart[i + 1]!]!; k++) emit(alts[k]!, i);
     }
   });
-  const { start: altStart, items: alts } = csr(altLists);
-  const { start: childStart, items: children } = csr(childLists);
-  const { start: dependentStart, items: dependents } = csr(dependentLists);
 
-  const watchLists: number[][] = Array.from({ length: size }, () => []);
+  const watched = new Int32Array(size).fill(-1);
+  const watchCount = new Int32Array(size);
   for (let i = 0; i < size; i++) {
     let best = -1;
     let bestWeight = Infinity;
-    for (let c = clauseCounts[i]!; c < clauseCounts[i + 1]!; c++) {
-      let weight = 0;
-      for (let a = altStart[c]!; a < altStart[c + 1]!; a++) weight += dependentLists[alts[a]!]!.length;
+    for (let cl = clauseStart[i]!; cl < clauseStart[i + 1]!; cl++) {
       // An empty clause can never be satisfied: nothing needs to watch for it.
-      if (altStart[c] === altStart[c + 1]) {
+      if (altStart[cl] === altStart[cl + 1]) {
         best = -1;
         break;
       }
+      let weight = 0;
+      for (let k = altStart[cl]!; k < altStart[cl + 1]!; k++) weight += dependentCount[alts[k]!]!;
       if (weight < bestWeight) {
-        best = c;
+        best = cl;
         bestWeight = weight;
       }
     }
-    if (best < 0) continue;
-    for (let a = altStart[best]!; a < altStart[best + 1]!; a++) watchLists[alts[a]!]!.push(i);
+    watched[i] = best;
+    if (best >= 0) for (let k = altStart[best]!; k < altStart[best + 1]!; k++) watchCount[alts[k]!]!++;
   }
-  const { start: watchStart, items: watchers } = csr(watchLists);
+  const watchStart = starts(watchCount);
+  const watchers = fill(watchStart, size, (emit) => {
+    for (let i = 0; i < size; i++) {
+      const cl = watched[i]!;
+      if (cl >= 0) for (let k = altStart[cl]!; k < altStart[cl + 1]!; k++) emit(alts[k]!, i);
+    }
+  });
+
+  const roots: number[] = [];
+  for (let i = 0; i < size; i++) if (clauseStart[i] === clauseStart[i + 1]) roots.push(i);
+
+  // Revision ids are assigned by this server one after the other, so a table indexed by id is
+  // small; a catalog with sparse ids (a test, an import) falls back to the map.
+  const maxId = size > 0 ? revisionIds[size - 1]! : -1;
+  let revisionTable: Int32Array | undefined;
+  if (maxId < 4 * size + 65_536) {
+    revisionTable = new Int32Array(maxId + 1);
+    for (let i = 0; i < size; i++) revisionTable[revisionIds[i]!] = i + 1;
+  }
 
   return {
     size,
@@ -148,7 +213,7 @@ export function compileCatalogGraph(revisions: readonly GraphRevision[]): Catalo
     types,
     isLeaf,
     isBundle,
-    clauseStart: clauseCounts,
+    clauseStart,
     altStart,
     alts,
     childStart,
@@ -160,6 +225,7 @@ export function compileCatalogGraph(revisions: readonly GraphRevision[]): Catalo
     roots: Int32Array.from(roots),
     byRevisionId,
     byUpdateId,
+    ...(revisionTable !== undefined ? { revisionTable } : {}),
   };
 }
 
