@@ -8,6 +8,8 @@ import { registerCatalog } from './commands/catalog.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerContent } from './commands/content.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerConfig } from './commands/config.ts';
+import { registerSync } from './commands/sync.ts';
 
 /** Errors whose message already tells the user what is wrong and what to fix. */
 const EXPLAINED = new Set([
@@ -49,6 +51,8 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerContent(program);
   registerDemo(program);
+  registerConfig(program);
+  registerSync(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

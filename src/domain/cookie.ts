@@ -16,7 +16,11 @@
 // Bytes 0..21 are authenticated as associated data. Pure: the caller brings key and IV.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 
-export type CookieKind = 'authorization' | 'server';
+/**
+ * `authorization` and `server`: the server-to-server handshake; `client-authorization` (SimpleAuth's
+ * CookieData) and `client` (the Windows Update Agent's cookie): MS-WUSP.
+ */
+export type CookieKind = 'authorization' | 'server' | 'client-authorization' | 'client';
 
 /** What the USS must recover from a cookie (MS-WSUSSS 2.2.4.8). */
 export interface CookieClaims {
@@ -46,7 +50,7 @@ export interface CookieHeader {
 }
 
 const FORMAT = 1;
-const KINDS: readonly CookieKind[] = ['authorization', 'server'];
+const KINDS: readonly CookieKind[] = ['authorization', 'server', 'client-authorization', 'client'];
 const HEADER_BYTES = 22;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -73,18 +77,23 @@ function header(kind: CookieKind, keyId: number, serverId: string): Buffer {
 }
 
 export function sealCookie(claims: CookieClaims, key: SealingKey, iv: Uint8Array): Buffer {
+  return sealPayload(
+    claims.kind,
+    claims.serverId,
+    { d: claims.downstreamId, g: claims.targetGroups, e: claims.expiresAt.getTime(), p: claims.protocolVersion },
+    key,
+    iv,
+  );
+}
+
+/** Seals any JSON body under the cookie layout above: cookies of other shapes share keys and crypto. */
+export function sealPayload(kind: CookieKind, serverId: string, body: unknown, key: SealingKey, iv: Uint8Array): Buffer {
   if (key.secret.length !== 32) throw new RangeError('a cookie key is 32 bytes');
   if (iv.length !== IV_BYTES) throw new RangeError(`a cookie IV is ${IV_BYTES} bytes`);
-  const aad = header(claims.kind, key.id, claims.serverId);
-  const body = JSON.stringify({
-    d: claims.downstreamId,
-    g: claims.targetGroups,
-    e: claims.expiresAt.getTime(),
-    p: claims.protocolVersion,
-  });
+  const aad = header(kind, key.id, serverId);
   const cipher = createCipheriv('aes-256-gcm', key.secret, iv);
   cipher.setAAD(aad);
-  const encrypted = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
+  const encrypted = Buffer.concat([cipher.update(JSON.stringify(body), 'utf8'), cipher.final()]);
   return Buffer.concat([aad, iv, encrypted, cipher.getAuthTag()]);
 }
 
@@ -99,8 +108,8 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-/** The claims of a cookie sealed with `key`, or undefined when it was not (forged, damaged, other key). */
-export function openCookie(bytes: Uint8Array, key: SealingKey): CookieClaims | undefined {
+/** The JSON body of a cookie sealed with `key`, or undefined when it was not (forged, damaged, other key). */
+export function openPayload(bytes: Uint8Array, key: SealingKey): { header: CookieHeader; body: unknown } | undefined {
   const head = readCookieHeader(bytes);
   if (head === undefined || head.keyId !== key.id || key.secret.length !== 32) return undefined;
   const iv = bytes.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
@@ -115,21 +124,27 @@ export function openCookie(bytes: Uint8Array, key: SealingKey): CookieClaims | u
   } catch {
     return undefined;
   }
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return { header: head, body: JSON.parse(text) as unknown };
   } catch {
     return undefined;
   }
-  const b = body as { d?: unknown; g?: unknown; e?: unknown; p?: unknown };
+}
+
+/** The claims of a cookie sealed with `key`, or undefined when it was not (forged, damaged, other key). */
+export function openCookie(bytes: Uint8Array, key: SealingKey): CookieClaims | undefined {
+  const opened = openPayload(bytes, key);
+  if (opened === undefined) return undefined;
+  const b = opened.body as { d?: unknown; g?: unknown; e?: unknown; p?: unknown } | null;
+  if (b === null || typeof b !== 'object') return undefined;
   if (typeof b.d !== 'string' || !isStringArray(b.g) || typeof b.e !== 'number' || typeof b.p !== 'string') return undefined;
   return {
-    kind: head.kind,
+    kind: opened.header.kind,
     downstreamId: b.d,
     targetGroups: b.g,
     expiresAt: new Date(b.e),
     protocolVersion: b.p,
-    serverId: head.serverId,
+    serverId: opened.header.serverId,
   };
 }
 

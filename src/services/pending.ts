@@ -3,30 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { defineSoapService, registerSoapService, SoapFault, type SoapHandler } from '../soap/index.ts';
 
-const SOFTWARE_DISTRIBUTION = 'http://www.microsoft.com/SoftwareDistribution';
-
 const PENDING: readonly { name: string; paths: string[]; namespace: string; style: 'asmx' | 'wcf'; operations: string[] }[] = [
-  {
-    name: 'ClientWebService',
-    paths: ['/ClientWebService/client.asmx'],
-    namespace: 'http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService',
-    style: 'wcf',
-    operations: ['GetConfig', 'GetCookie', 'RegisterComputer', 'StartCategoryScan', 'SyncUpdates', 'SyncPrinterCatalog', 'RefreshCache', 'GetExtendedUpdateInfo', 'GetExtendedUpdateInfo2', 'GetFileLocations'],
-  },
-  {
-    name: 'SimpleAuthWebService',
-    paths: ['/SimpleAuthWebService/SimpleAuth.asmx'],
-    namespace: 'http://www.microsoft.com/SoftwareDistribution/Server/SimpleAuthWebService',
-    style: 'asmx',
-    operations: ['GetAuthorizationCookie'],
-  },
-  {
-    name: 'ReportingWebService',
-    paths: ['/ReportingWebService/ReportingWebService.asmx', '/ReportingWebService/WebService.asmx'],
-    namespace: SOFTWARE_DISTRIBUTION,
-    style: 'asmx',
-    operations: ['ReportEventBatch', 'GetRollupConfiguration', 'RollupDownstreamServers', 'RollupComputers', 'GetOutOfSyncComputers', 'RollupComputerStatus'],
-  },
 ];
 
 function notYet(service: string, operation: string): SoapHandler {

@@ -7,6 +7,8 @@ import { AnchorRepository } from './anchor-repository.ts';
 import { CatalogRepository } from './catalog-repository.ts';
 import { CatalogGraphRepository } from './catalog-graph-repository.ts';
 import { ChangeSequence } from './change-sequence.ts';
+import { ClientEventRepository } from './client-event-repository.ts';
+import { ComputerRepository } from './computer-repository.ts';
 import { ConfigVersionRepository } from './config-version-repository.ts';
 import { DeploymentFeedRepository } from './deployment-feed-repository.ts';
 import { ApprovalRepository, DeclineRepository, GroupRepository } from './deployment-repository.ts';
@@ -15,6 +17,7 @@ import { FileRepository } from './file-repository.ts';
 import { LanguageRepository } from './language-repository.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { openPostgres } from './postgres-dialect.ts';
+import { ScanCatalogRepository } from './scan-catalog-repository.ts';
 import type { Database, DialectName } from './schema.ts';
 import { ensureServerId } from './server-identity.ts';
 import { ServerKeyRepository } from './server-key-repository.ts';
@@ -55,6 +58,9 @@ export interface Repositories {
   readonly deploymentFeed: DeploymentFeedRepository;
   readonly configVersion: ConfigVersionRepository;
   readonly tasks: TaskRepository;
+  readonly computers: ComputerRepository;
+  readonly scanCatalog: ScanCatalogRepository;
+  readonly clientEvents: ClientEventRepository;
 }
 
 export interface StoreTransaction extends Repositories {
@@ -80,6 +86,9 @@ export function repositories(ctx: StoreContext): Repositories {
     deploymentFeed: new DeploymentFeedRepository(ctx),
     configVersion: new ConfigVersionRepository(ctx),
     tasks: new TaskRepository(ctx),
+    computers: new ComputerRepository(ctx),
+    scanCatalog: new ScanCatalogRepository(ctx),
+    clientEvents: new ClientEventRepository(ctx),
   };
 }
 

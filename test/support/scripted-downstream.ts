@@ -212,7 +212,7 @@ export interface ContentReport {
   readonly downloadFilesFaults: readonly SoapFault[];
 }
 
-interface Cookie {
+export interface Cookie {
   readonly expiration: string;
   readonly data: string;
 }
@@ -376,9 +376,9 @@ export class ScriptedDownstream {
     return { expiration, data: result.string('EncryptedData') };
   }
 
-  /** Forgets the cookie: the next call does the handshake again. */
-  dropCookie(): void {
-    this.#cookie = undefined;
+  /** Replaces the cookie (undefined: forget it, so the next call does the handshake again). */
+  setCookie(cookie: Cookie | undefined): void {
+    this.#cookie = cookie;
   }
 
   async getConfigData(): Promise<ConfigData> {

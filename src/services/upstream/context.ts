@@ -24,6 +24,8 @@ export class UpstreamContext {
   readonly now: () => Date;
   readonly cookies: CookieAuthority;
   #configPosition: { fingerprint: string; position: number; at: number } | undefined;
+  /** The lookup under way: concurrent callers share it rather than each taking a position. */
+  #configLookup: { fingerprint: string; position: Promise<number> } | undefined;
 
   constructor(deps: UpstreamDeps) {
     this.store = deps.store;
@@ -54,8 +56,19 @@ export class UpstreamContext {
     const at = Date.now();
     const cached = this.#configPosition;
     if (cached !== undefined && cached.fingerprint === fingerprint && at - cached.at < CONFIG_POSITION_TTL_MS) return cached.position;
-    const position = await this.store.configVersion.positionOf(fingerprint);
-    this.#configPosition = { fingerprint, position, at };
-    return position;
+    // Downstream servers arriving together (after a restart, or a config change) must not each
+    // take a position for the same change: every anchor but the last would be stale at once, and
+    // each of them would be sent the language list again.
+    const pending = this.#configLookup;
+    if (pending !== undefined && pending.fingerprint === fingerprint) return pending.position;
+    const lookup = { fingerprint, position: this.store.configVersion.positionOf(fingerprint) };
+    this.#configLookup = lookup;
+    try {
+      const position = await lookup.position;
+      this.#configPosition = { fingerprint, position, at };
+      return position;
+    } finally {
+      if (this.#configLookup === lookup) this.#configLookup = undefined;
+    }
   }
 }

@@ -6,11 +6,15 @@ import type { StoreMigration } from './context.ts';
 import { catalog } from './0001-catalog.ts';
 import { deployments } from './0002-deployments.ts';
 import { downstream } from './0003-downstream.ts';
+import { sync } from './0004-sync.ts';
+import { clients } from './0005-clients.ts';
 
 export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0001_catalog': catalog,
   '0002_deployments': deployments,
   '0003_downstream': downstream,
+  '0004_sync': sync,
+  '0005_clients': clients,
 };
 
 export class MigrationError extends Error {

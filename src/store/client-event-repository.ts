@@ -1,0 +1,106 @@
+// Events agents report and the update status they imply (migration 0005).
+import type { ReportingEvent, StatusReport, UpdateStatus } from '../domain/client-event.ts';
+import { clientDb } from './client-schema.ts';
+import { atomically, nowIso, type StoreContext } from './sql-util.ts';
+
+export interface StoredEvent extends ReportingEvent {
+  readonly computerId: string;
+  readonly receivedAt: string;
+}
+
+export class ClientEventRepository {
+  readonly #ctx: StoreContext;
+
+  constructor(ctx: StoreContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Stores the events not stored before (by EventInstanceID) and returns those, in the order given. */
+  async record(computerId: string, events: readonly ReportingEvent[]): Promise<ReportingEvent[]> {
+    if (events.length === 0) return [];
+    return atomically(this.#ctx.db, async (tx) => {
+      const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
+      const receivedAt = nowIso();
+      const fresh: ReportingEvent[] = [];
+      const seen = new Set<string>();
+      for (const e of events) {
+        if (seen.has(e.eventInstanceId)) continue;
+        seen.add(e.eventInstanceId);
+        const inserted = await db
+          .insertInto('client_event')
+          .values({
+            event_instance_id: e.eventInstanceId,
+            computer_id: computerId,
+            namespace_id: e.namespaceId,
+            event_id: e.eventId,
+            source_id: e.sourceId,
+            update_id: e.updateId,
+            revision_number: e.revisionNumber,
+            win32_hresult: e.win32HResult,
+            app_name: e.appName,
+            time_at_target: e.timeAtTarget,
+            received_at: receivedAt,
+            replacement_strings: JSON.stringify(e.replacementStrings),
+            misc_data: JSON.stringify(e.miscData),
+          })
+          .onConflict((oc) => oc.column('event_instance_id').doNothing())
+          .returning('event_instance_id')
+          .executeTakeFirst();
+        if (inserted !== undefined) fresh.push(e);
+      }
+      return fresh;
+    });
+  }
+
+  /** A computer's events, oldest first. */
+  async ofComputer(computerId: string, options: { limit?: number } = {}): Promise<StoredEvent[]> {
+    const rows = await clientDb(this.#ctx)
+      .selectFrom('client_event')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .orderBy('time_at_target')
+      .orderBy('event_instance_id')
+      .limit(options.limit ?? 1000)
+      .execute();
+    return rows.map((r) => ({
+      eventInstanceId: r.event_instance_id,
+      computerId: r.computer_id,
+      namespaceId: Number(r.namespace_id),
+      eventId: Number(r.event_id),
+      sourceId: Number(r.source_id),
+      updateId: r.update_id,
+      revisionNumber: Number(r.revision_number),
+      win32HResult: Number(r.win32_hresult),
+      appName: r.app_name,
+      timeAtTarget: r.time_at_target,
+      receivedAt: r.received_at,
+      replacementStrings: JSON.parse(r.replacement_strings) as string[],
+      miscData: JSON.parse(r.misc_data) as string[],
+    }));
+  }
+
+  /** Applies status reports in order; a report that replaces all forgets what it does not list. */
+  async applyStatus(computerId: string, reports: readonly StatusReport[], at: Date): Promise<void> {
+    if (reports.length === 0) return;
+    await atomically(this.#ctx.db, async (tx) => {
+      const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
+      const changedAt = at.toISOString();
+      for (const report of reports) {
+        if (report.replacesAll) await db.deleteFrom('update_status').where('computer_id', '=', computerId).execute();
+        for (const c of report.changes) {
+          await db
+            .insertInto('update_status')
+            .values({ computer_id: computerId, update_id: c.updateId, status: c.status, changed_at: changedAt })
+            .onConflict((oc) => oc.columns(['computer_id', 'update_id']).doUpdateSet({ status: c.status, changed_at: changedAt }))
+            .execute();
+        }
+      }
+    });
+  }
+
+  /** Update id -> status for one computer; updates absent are NotApplicable (or never reported). */
+  async statusOf(computerId: string): Promise<Map<string, UpdateStatus>> {
+    const rows = await clientDb(this.#ctx).selectFrom('update_status').select(['update_id', 'status']).where('computer_id', '=', computerId).execute();
+    return new Map(rows.map((r) => [r.update_id, r.status as UpdateStatus]));
+  }
+}

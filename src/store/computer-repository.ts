@@ -1,0 +1,169 @@
+// Computers and their group memberships (migration 0005).
+import type { Selectable } from 'kysely';
+import type { Computer, ComputerInfo } from '../domain/computer.ts';
+import { clientDb, type ComputerTable } from './client-schema.ts';
+import { atomically, nowIso, type StoreContext } from './sql-util.ts';
+
+function toComputer(r: Selectable<ComputerTable>, groupIds: readonly string[]): Computer {
+  const opt = <K extends string, V>(key: K, value: V | null) => (value === null ? {} : ({ [key]: value } as Record<K, V>));
+  return {
+    id: r.computer_id,
+    dnsName: r.dns_name,
+    ...opt('ipAddress', r.ip_address),
+    ...opt('osMajor', r.os_major === null ? null : Number(r.os_major)),
+    ...opt('osMinor', r.os_minor === null ? null : Number(r.os_minor)),
+    ...opt('osBuild', r.os_build === null ? null : Number(r.os_build)),
+    ...opt('osServicePackMajor', r.os_sp_major === null ? null : Number(r.os_sp_major)),
+    ...opt('osServicePackMinor', r.os_sp_minor === null ? null : Number(r.os_sp_minor)),
+    ...opt('osLocale', r.os_locale),
+    ...opt('osDescription', r.os_description),
+    ...opt('manufacturer', r.manufacturer),
+    ...opt('model', r.model),
+    ...opt('biosName', r.bios_name),
+    ...opt('biosVersion', r.bios_version),
+    ...opt('biosReleaseDate', r.bios_release_date),
+    ...opt('processorArchitecture', r.processor_architecture),
+    ...opt('clientVersion', r.client_version),
+    ...opt('registeredAt', r.registered_at),
+    ...opt('lastSyncAt', r.last_sync_at),
+    ...opt('lastReportAt', r.last_report_at),
+    groupIds,
+    createdAt: r.created_at,
+  };
+}
+
+export class ComputerRepository {
+  readonly #ctx: StoreContext;
+
+  constructor(ctx: StoreContext) {
+    this.#ctx = ctx;
+  }
+
+  async get(id: string): Promise<Computer | undefined> {
+    const db = clientDb(this.#ctx);
+    const row = await db.selectFrom('computer').selectAll().where('computer_id', '=', id).executeTakeFirst();
+    if (row === undefined) return undefined;
+    return toComputer(row, await this.groupsOf(id));
+  }
+
+  async list(): Promise<Computer[]> {
+    const db = clientDb(this.#ctx);
+    const [rows, members] = await Promise.all([
+      db.selectFrom('computer').selectAll().orderBy('dns_name').orderBy('computer_id').execute(),
+      db.selectFrom('computer_membership').selectAll().orderBy('group_id').execute(),
+    ]);
+    const groups = new Map<string, string[]>();
+    for (const m of members) groups.set(m.computer_id, [...(groups.get(m.computer_id) ?? []), m.group_id]);
+    return rows.map((r) => toComputer(r, groups.get(r.computer_id) ?? []));
+  }
+
+  async groupsOf(id: string): Promise<string[]> {
+    const rows = await clientDb(this.#ctx)
+      .selectFrom('computer_membership')
+      .select('group_id')
+      .where('computer_id', '=', id)
+      .orderBy('group_id')
+      .execute();
+    return rows.map((r) => r.group_id);
+  }
+
+  /**
+   * Records a computer that made contact (its name and address may have changed since). With
+   * `groupIds`, its memberships become exactly those; without, a new computer goes to
+   * `defaultGroupId` and a known one keeps its groups. Returns the memberships.
+   */
+  async touch(contact: { id: string; dnsName: string; ipAddress?: string; groupIds?: readonly string[]; defaultGroupId: string }): Promise<string[]> {
+    return atomically(this.#ctx.db, async (tx) => {
+      const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
+      const now = nowIso();
+      const existing = await db.selectFrom('computer').select('computer_id').where('computer_id', '=', contact.id).executeTakeFirst();
+      if (existing === undefined) {
+        await db
+          .insertInto('computer')
+          .values({ ...emptyRow(), computer_id: contact.id, dns_name: contact.dnsName, ip_address: contact.ipAddress ?? null, created_at: now })
+          .onConflict((oc) => oc.column('computer_id').doNothing())
+          .execute();
+      } else {
+        await db
+          .updateTable('computer')
+          .set({ dns_name: contact.dnsName, ...(contact.ipAddress !== undefined ? { ip_address: contact.ipAddress } : {}) })
+          .where('computer_id', '=', contact.id)
+          .execute();
+      }
+      const wanted = contact.groupIds ?? (existing === undefined ? [contact.defaultGroupId] : undefined);
+      if (wanted !== undefined) {
+        await db.deleteFrom('computer_membership').where('computer_id', '=', contact.id).execute();
+        const unique = [...new Set(wanted)];
+        if (unique.length > 0) {
+          await db
+            .insertInto('computer_membership')
+            .values(unique.map((g) => ({ computer_id: contact.id, group_id: g })))
+            // Two front ends placing the same new computer at once.
+            .onConflict((oc) => oc.columns(['computer_id', 'group_id']).doNothing())
+            .execute();
+        }
+      }
+      const rows = await db.selectFrom('computer_membership').select('group_id').where('computer_id', '=', contact.id).orderBy('group_id').execute();
+      return rows.map((r) => r.group_id);
+    });
+  }
+
+  /** Stores what RegisterComputer reported. False when the computer is unknown. */
+  async register(id: string, info: ComputerInfo, ipAddress?: string): Promise<boolean> {
+    const result = await clientDb(this.#ctx)
+      .updateTable('computer')
+      .set({
+        dns_name: info.dnsName,
+        ...(ipAddress !== undefined ? { ip_address: ipAddress } : {}),
+        os_major: info.osMajor ?? null,
+        os_minor: info.osMinor ?? null,
+        os_build: info.osBuild ?? null,
+        os_sp_major: info.osServicePackMajor ?? null,
+        os_sp_minor: info.osServicePackMinor ?? null,
+        os_locale: info.osLocale ?? null,
+        os_description: info.osDescription ?? null,
+        manufacturer: info.manufacturer ?? null,
+        model: info.model ?? null,
+        bios_name: info.biosName ?? null,
+        bios_version: info.biosVersion ?? null,
+        bios_release_date: info.biosReleaseDate ?? null,
+        processor_architecture: info.processorArchitecture ?? null,
+        client_version: info.clientVersion ?? null,
+        registered_at: nowIso(),
+      })
+      .where('computer_id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async markSynced(id: string, at: Date): Promise<void> {
+    await clientDb(this.#ctx).updateTable('computer').set({ last_sync_at: at.toISOString() }).where('computer_id', '=', id).execute();
+  }
+
+  async markReported(id: string, at: Date): Promise<void> {
+    await clientDb(this.#ctx).updateTable('computer').set({ last_report_at: at.toISOString() }).where('computer_id', '=', id).execute();
+  }
+}
+
+function emptyRow(): Omit<ComputerTable, 'computer_id' | 'dns_name' | 'created_at'> {
+  return {
+    ip_address: null,
+    os_major: null,
+    os_minor: null,
+    os_build: null,
+    os_sp_major: null,
+    os_sp_minor: null,
+    os_locale: null,
+    os_description: null,
+    manufacturer: null,
+    model: null,
+    bios_name: null,
+    bios_version: null,
+    bios_release_date: null,
+    processor_architecture: null,
+    client_version: null,
+    registered_at: null,
+    last_sync_at: null,
+    last_report_at: null,
+  };
+}

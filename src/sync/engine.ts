@@ -1,0 +1,353 @@
+// One metadata synchronization of this server from its upstream (MS-WSUSSS, WSUS-PROTOCOLS §2;
+// DESIGN §4 "Synchronize"): handshake, config data, categories, then the updates the selected
+// products and classifications take, each phase's revisions stored in batches and its anchor
+// written in the transaction of its last batch, so a crash repeats at most one phase and never
+// loses or duplicates anything. The run is recorded in sync_run as it goes.
+import { hostname } from 'node:os';
+import type { Dispatcher } from 'undici';
+import { ANCHORS, type SyncCounts, type SyncPhase, type SyncRun } from '../domain/sync-run.ts';
+import {
+  expandProducts,
+  knownClassifications,
+  resolveDownstreamSettings,
+  selectedLanguages,
+  SettingError,
+  upstreamOrigin,
+  type DownstreamSettings,
+} from '../domain/settings.ts';
+import { batches, classifyRevision, planFetch, withDelta } from '../domain/sync-plan.ts';
+import type { RevisionKey } from '../domain/update.ts';
+import { decodeUpdateBlob } from '../metadata/cab/index.ts';
+import { ingestUpdate } from '../metadata/update-parser.ts';
+import { SoapClientError, SoapFault } from '../soap/index.ts';
+import { heldRevisions, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
+import { UpstreamClient, UpstreamProtocolError, DSS_PROTOCOL_VERSION, type RetryPolicy, type UpstreamConfigData } from './upstream-client.ts';
+
+/** The ids sent in the last completed updates phase: they go with Delta=true next time. */
+export const UPDATES_FILTER_ANCHOR = 'upstream.updates.filter';
+/** What the upstream's GetConfigData said last (the content phase reads it: CatalogOnlySync, LazySync). */
+export const UPSTREAM_CONFIG_SETTING = 'internal.upstreamConfig';
+
+export interface SyncProgress {
+  readonly phase: SyncPhase;
+  /** Revisions fetched of this phase so far, of `total`. */
+  readonly done: number;
+  readonly total: number;
+  readonly counts: SyncCounts;
+}
+
+export interface SyncEngineOptions {
+  readonly store: Store;
+  /** accountName sent to the upstream (default: this host's name). */
+  readonly serverName?: string;
+  /** For `languages = locale` (default: the process's locale). */
+  readonly locale?: string;
+  readonly dispatcher?: Dispatcher;
+  readonly retry?: RetryPolicy;
+  /** GetUpdateData calls in flight (default 4). */
+  readonly concurrency?: number;
+  /** Per call (default 120 s). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: SyncProgress) => void;
+  readonly onRetry?: (operation: string, attempt: number, error: Error) => void;
+}
+
+export interface SyncReport {
+  readonly run: SyncRun;
+  readonly upstream: string;
+  /** Revisions listed by GetRevisionIdList, and fetched of them (the rest were held). */
+  readonly categories: { readonly listed: number; readonly fetched: number };
+  readonly updates: { readonly listed: number; readonly fetched: number };
+  /** Products and classifications the updates filter named (products expanded). */
+  readonly filter: { readonly products: readonly string[]; readonly classifications: readonly string[] };
+  readonly calls: Readonly<Record<string, number>>;
+  readonly ms: number;
+}
+
+/** A synchronization that failed; the run was recorded with `message` as its error. */
+export class SyncError extends Error {
+  override name = 'SyncError';
+  readonly run: SyncRun | undefined;
+  constructor(message: string, run: SyncRun | undefined, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.run = run;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What an administrator reads in `sync status` when a run fails. */
+export function describeSyncFailure(error: unknown, origin: string): string {
+  if (error instanceof SoapFault) {
+    if (error.errorCode === 'IncompatibleProtocolVersion') {
+      return `the upstream server at ${origin} does not accept protocol version ${DSS_PROTOCOL_VERSION} (IncompatibleProtocolVersion): it cannot be synchronized from`;
+    }
+    return `the upstream server at ${origin} answered with a ${error.describe()}`;
+  }
+  if (error instanceof SoapClientError) {
+    if (error.problem === 'aborted') return 'cancelled';
+    const what = error.problem === 'network' || error.problem === 'timeout' ? 'cannot reach the upstream server' : 'unusable answer from the upstream server';
+    // The client's message repeats the URL; the origin says it once.
+    const prefix = `${error.operation} at ${error.url}: `;
+    const detail = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    return `${what} at ${origin} (${error.operation}: ${detail})`;
+  }
+  if (error instanceof UpstreamProtocolError) return `the upstream server at ${origin} broke the protocol: ${error.message}`;
+  return (error as Error)?.message ?? String(error);
+}
+
+interface PreviousFilter {
+  readonly products: readonly string[];
+  readonly classifications: readonly string[];
+}
+
+function readPreviousFilter(text: string | undefined): PreviousFilter {
+  if (text === undefined) return { products: [], classifications: [] };
+  try {
+    const v = JSON.parse(text) as PreviousFilter;
+    return { products: Array.isArray(v.products) ? v.products : [], classifications: Array.isArray(v.classifications) ? v.classifications : [] };
+  } catch {
+    return { products: [], classifications: [] };
+  }
+}
+
+class Run {
+  readonly counts = { newRevisions: 0, revisedRevisions: 0, expiredRevisions: 0, categories: 0, files: 0 };
+  phase: SyncPhase = 'handshake';
+  readonly report = { categories: { listed: 0, fetched: 0 }, updates: { listed: 0, fetched: 0 }, filter: { products: [] as string[], classifications: [] as string[] } };
+  readonly #store: Store;
+  readonly #options: SyncEngineOptions;
+  readonly #settings: DownstreamSettings;
+  readonly #client: UpstreamClient;
+  readonly #runId: number;
+
+  constructor(options: SyncEngineOptions, settings: DownstreamSettings, client: UpstreamClient, runId: number) {
+    this.#store = options.store;
+    this.#options = options;
+    this.#settings = settings;
+    this.#client = client;
+    this.#runId = runId;
+  }
+
+  async #enter(phase: SyncPhase): Promise<void> {
+    this.phase = phase;
+    await this.#store.syncRuns.update(this.#runId, { phase, counts: this.counts });
+    this.#options.onProgress?.({ phase, done: 0, total: 0, counts: { ...this.counts } });
+  }
+
+  async all(): Promise<void> {
+    const store = this.#store;
+    await this.#enter('handshake');
+    await this.#client.handshake();
+
+    await this.#enter('config');
+    const config = await this.#client.getConfigData(await store.anchors.get(ANCHORS.config));
+    await this.#storeConfig(config);
+
+    await this.#enter('categories');
+    const configList = await this.#client.getRevisionIdList({ getConfig: true, ...this.#anchor(await store.anchors.get(ANCHORS.categories)) });
+    this.report.categories.listed = configList.revisions.length;
+    await this.#fetch('categories', configList.revisions, config.maxNumberOfUpdatesPerRequest, async (tx) => {
+      await tx.anchors.set(ANCHORS.categories, configList.anchor);
+    });
+
+    await this.#enter('updates');
+    // Expanded at every run, from the categories held now: a product the upstream added under a
+    // selected family is taken from its first synchronization on.
+    const categories = await store.catalog.categories();
+    const products = expandProducts(categories, this.#settings.products);
+    const classifications = knownClassifications(categories, this.#settings.classifications);
+    this.report.filter = { products, classifications };
+    // An empty list selects nothing, and no list would select everything: nothing to ask.
+    if (products.length === 0 || classifications.length === 0) return;
+    const anchor = await store.anchors.get(ANCHORS.updates);
+    const previous = readPreviousFilter(await store.anchors.get(UPDATES_FILTER_ANCHOR));
+    const hasAnchor = anchor !== undefined && anchor !== '';
+    const list = await this.#client.getRevisionIdList({
+      getConfig: false,
+      ...this.#anchor(anchor),
+      categories: withDelta(products, new Set(previous.products), hasAnchor),
+      classifications: withDelta(classifications, new Set(previous.classifications), hasAnchor),
+    });
+    this.report.updates.listed = list.revisions.length;
+    await this.#fetch('updates', list.revisions, config.maxNumberOfUpdatesPerRequest, async (tx) => {
+      await tx.anchors.set(ANCHORS.updates, list.anchor);
+      await tx.anchors.set(UPDATES_FILTER_ANCHOR, JSON.stringify({ products, classifications }));
+    });
+  }
+
+  #anchor(anchor: string | undefined): { anchor?: string } {
+    return anchor === undefined || anchor === '' ? {} : { anchor };
+  }
+
+  async #storeConfig(config: UpstreamConfigData): Promise<void> {
+    const store = this.#store;
+    await store.transaction(async (tx) => {
+      await tx.languages.upsert(config.languages);
+      const known = (await tx.languages.list()).map((l) => l.shortName);
+      const wanted = selectedLanguages(this.#settings.languages, this.#options.locale ?? Intl.DateTimeFormat().resolvedOptions().locale);
+      if (known.length > 0) await tx.languages.setEnabled(wanted === undefined ? known : known.filter((l) => wanted.includes(l)));
+      const { languages: _languages, newConfigAnchor: _anchor, ...rest } = config;
+      await tx.settings.set(UPSTREAM_CONFIG_SETTING, rest);
+      if (config.newConfigAnchor !== '') await tx.anchors.set(ANCHORS.config, config.newConfigAnchor);
+    });
+  }
+
+  /**
+   * Fetches the listed revisions not held, `batchSize` a call and several calls in flight, and
+   * stores each batch as it comes, in order; `finish` (the phase's anchor) joins the transaction
+   * of the last batch, or runs alone when nothing was new.
+   */
+  async #fetch(phase: 'categories' | 'updates', listed: readonly RevisionKey[], batchSize: number, finish: (tx: StoreTransaction) => Promise<void>): Promise<void> {
+    const store = this.#store;
+    const held = await heldRevisions(store, listed.map((k) => k.updateId));
+    const { wanted } = planFetch(listed, held);
+    const list = batches(wanted, batchSize);
+    this.report[phase].fetched = wanted.length;
+    if (list.length === 0) {
+      await store.transaction(finish);
+      return;
+    }
+    let next = 0;
+    let written = 0;
+    let done = 0;
+    let failed = false;
+    let chain: Promise<void> = Promise.resolve();
+    const worker = async (): Promise<void> => {
+      while (!failed && next < list.length) {
+        const batch = list[next++]!;
+        let inputs: { input: RevisionInput; change: ReturnType<typeof classifyRevision>; files: number }[];
+        try {
+          const answer = await this.#client.getUpdateData(batch, (packed) => decodeUpdateBlob(packed));
+          if (answer.updates.length !== batch.length) throw new UpstreamProtocolError(`GetUpdateData: ${batch.length} revisions asked, ${answer.updates.length} returned`);
+          inputs = answer.updates.map((u, i) => {
+            const asked = batch[i]!;
+            const { record, fragments } = ingestUpdate(u.xml);
+            if (record.key.updateId !== asked.updateId || record.key.revisionNumber !== asked.revisionNumber) {
+              throw new UpstreamProtocolError(
+                `GetUpdateData: ${asked.updateId}/${asked.revisionNumber} was asked, the document sent is ${record.key.updateId}/${record.key.revisionNumber}`,
+              );
+            }
+            const muUrls: Record<string, string> = {};
+            for (const f of record.files) {
+              const url = answer.fileUrls.get(f.sha1);
+              if (url !== undefined) muUrls[f.sha1] = url;
+            }
+            return {
+              input: { record, fragments, muUrls },
+              change: classifyRevision(record.properties.publicationState, held.get(asked.updateId)),
+              files: record.files.length,
+            };
+          });
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+        const write = chain.then(async () => {
+          const last = written === list.length - 1;
+          await store.transaction(async (tx) => {
+            await tx.catalog.upsertRevisions(inputs.map((x) => x.input));
+            if (last) await finish(tx);
+          });
+          written++;
+          for (const x of inputs) {
+            if (phase === 'categories') this.counts.categories++;
+            else if (x.change === 'new') this.counts.newRevisions++;
+            else if (x.change === 'revised') this.counts.revisedRevisions++;
+            else this.counts.expiredRevisions++;
+            this.counts.files += x.files;
+          }
+          done += inputs.length;
+          await store.syncRuns.update(this.#runId, { counts: this.counts });
+          this.#options.onProgress?.({ phase, done, total: wanted.length, counts: { ...this.counts } });
+        });
+        chain = write;
+        try {
+          await write;
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    const workers = Array.from({ length: Math.max(1, Math.min(this.#options.concurrency ?? 4, list.length)) }, worker);
+    const results = await Promise.allSettled(workers);
+    const rejected = results.find((r) => r.status === 'rejected');
+    if (rejected !== undefined) throw (rejected as PromiseRejectedResult).reason;
+  }
+}
+
+async function resetAnchors(store: Store): Promise<void> {
+  await store.transaction(async (tx) => {
+    for (const name of [ANCHORS.config, ANCHORS.categories, ANCHORS.updates, ANCHORS.deployments, UPDATES_FILTER_ANCHOR]) await tx.anchors.delete(name);
+  });
+}
+
+/**
+ * Runs one synchronization now. Throws SyncLockedError when one is already running, SettingError
+ * when the settings do not say where the upstream is, and SyncError (with the recorded run)
+ * when the run failed.
+ */
+export async function synchronize(options: SyncEngineOptions): Promise<SyncReport> {
+  const { store } = options;
+  const started = performance.now();
+  const { settings } = resolveDownstreamSettings(await store.settings.all());
+  const origin = upstreamOrigin(settings);
+  if (settings.proxy.enabled) throw new SettingError('proxy.enabled', 'synchronizing through a proxy is not supported yet: set proxy.enabled false');
+  const lock = { host: hostname(), pid: process.pid, isAlive: processAlive };
+  return withSyncLock(store, lock, async () => {
+    // Holding the lock, a run still marked running belongs to a process that died.
+    for (let stale = await store.syncRuns.running(); stale !== undefined; stale = await store.syncRuns.running()) {
+      await store.syncRuns.update(stale.id, { result: 'failed', error: 'interrupted: the process running it ended before it finished' });
+    }
+    const recorded = await store.syncRuns.start('handshake');
+    const client = new UpstreamClient({
+      origin,
+      serverId: store.serverId,
+      serverName: options.serverName ?? hostname(),
+      ...(options.dispatcher !== undefined && { dispatcher: options.dispatcher }),
+      ...(options.retry !== undefined && { retry: options.retry }),
+      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+      ...(options.signal !== undefined && { signal: options.signal }),
+      ...(options.onRetry !== undefined && { onRetry: options.onRetry }),
+    });
+    let run = new Run(options, settings, client, recorded.id);
+    try {
+      try {
+        await run.all();
+      } catch (error) {
+        if (!(error instanceof SoapFault && error.errorCode === 'ServerChanged')) throw error;
+        // Another server answers at this address (or it was rebuilt): our anchors mean nothing to
+        // it. Start over from no anchors; what is held already is not fetched again.
+        await resetAnchors(store);
+        const counts = run.counts;
+        run = new Run(options, settings, client, recorded.id);
+        Object.assign(run.counts, counts);
+        await run.all();
+      }
+      const final = await store.syncRuns.update(recorded.id, { phase: 'done', counts: run.counts, result: 'succeeded', error: null });
+      return {
+        run: final,
+        upstream: origin,
+        categories: run.report.categories,
+        updates: run.report.updates,
+        filter: run.report.filter,
+        calls: Object.fromEntries(client.calls),
+        ms: performance.now() - started,
+      };
+    } catch (error) {
+      const cancelled = options.signal?.aborted === true;
+      const message = cancelled ? 'cancelled' : describeSyncFailure(error, origin);
+      const final = await store.syncRuns.update(recorded.id, { counts: run.counts, result: cancelled ? 'cancelled' : 'failed', error: message }).catch(() => undefined);
+      throw new SyncError(message, final, error);
+    }
+  });
+}

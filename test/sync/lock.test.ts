@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { forEachBackend } from '../support/db.ts';
+import { SyncLockedError, withSyncLock } from '../../src/store/index.ts';
+
+const me = { host: 'node-a', pid: 1000, isAlive: () => true };
+
+forEachBackend('one synchronization at a time per database', async ({ store, open }) => {
+  // One SQLite store per file and process: the row decides there, the advisory lock on PostgreSQL.
+  const other = store.dialect === 'sqlite' ? store : await open();
+  const second = { host: 'node-a', pid: 2000, isAlive: (pid: number) => pid === 1000 };
+  let inside = false;
+  await withSyncLock(store, me, async () => {
+    inside = true;
+    await assert.rejects(
+      withSyncLock(other, second, async () => assert.fail('ran while another held the lock')),
+      (error: unknown) => error instanceof SyncLockedError && /already running \(process 1000 on node-a/.test(error.message),
+    );
+  });
+  assert.ok(inside);
+  // Released: the other takes it now, even after the holder failed.
+  await assert.rejects(withSyncLock(store, me, async () => Promise.reject(new Error('boom'))), /boom/);
+  assert.equal(await withSyncLock(other, second, async () => 'ran'), 'ran');
+});
+
+forEachBackend('a lock left by a process that died is taken over', async ({ store }) => {
+  await sql`insert into sync_lock (name, host, pid, acquired_at) values ('sync', 'node-a', 4242, '2026-01-01T00:00:00Z')`.execute(store.db);
+  const alive = { host: 'node-a', pid: 1000, isAlive: () => true };
+  if (store.dialect === 'sqlite') {
+    await assert.rejects(withSyncLock(store, alive, async () => {}), /process 4242 on node-a/);
+  }
+  const dead = { host: 'node-a', pid: 1000, isAlive: (pid: number) => pid !== 4242 };
+  assert.equal(await withSyncLock(store, dead, async () => 'ran'), 'ran');
+  const rows = await sql<{ n: number }>`select count(*) as n from sync_lock`.execute(store.db);
+  assert.equal(Number(rows.rows[0]?.n), 0, 'released');
+});
