@@ -8,7 +8,7 @@ import { openStore, type Store } from '../store/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { registerContentRoutes } from '../services/content-route.ts';
 import { registerUpstreamServices } from '../services/upstream/index.ts';
-import { registerPendingServices } from '../services/pending.ts';
+import { ClientContext, registerClientServices } from '../services/client/index.ts';
 
 export interface RunningServer {
   readonly store: Store;
@@ -38,10 +38,12 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
   };
 
   const content = ContentStore.inDataDir(config.data);
+  // One client context for every listener: they share the per-group scan scopes.
+  const clients = new ClientContext({ store });
   const routes = async (app: FastifyInstance): Promise<void> => {
     registerContentRoutes(app, { content, serverHeader: `openwsus/${VERSION}` });
     await registerUpstreamServices(app, { store });
-    await registerPendingServices(app);
+    await registerClientServices(app, clients);
   };
   const listeners: { url: string; app: FastifyInstance }[] = [];
   try {

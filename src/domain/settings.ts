@@ -4,6 +4,7 @@
 // and security updates) and the rules derived from them (where the upstream is, which products
 // a selection expands to, when the next automatic synchronization is due). Pure: sealing the
 // proxy password needs randomness and a key, so sync/ does it and hands the sealed text here.
+import { CLIENT_SETTING_KEYS } from './computer.ts';
 import { z } from 'zod';
 import type { CategoryNode } from './catalog-records.ts';
 import { DEFAULT_UPSTREAM_CONFIG, UPSTREAM_SETTING_KEYS } from './upstream-config.ts';
@@ -105,6 +106,12 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   def('content.deferredDownloads', 'boolean', z.boolean(), 'download files only for approved updates', BOOL, { default: true }),
   def('content.expressFiles', 'boolean', z.boolean(), 'download express installation files', BOOL, { default: false }),
   def('content.storeLocally', 'boolean', z.boolean(), 'keep update files on this server (false: clients use Microsoft Update)', BOOL, { default: true }),
+  // How clients find their groups (domain/computer.ts): server-side or client-side targeting.
+  def(CLIENT_SETTING_KEYS.targetingMode, 'choice', z.enum(['server', 'client']), 'who assigns computers to groups: admins (server) or the clients\' policy (client)', 'server or client', {
+    default: 'server',
+    choices: ['server', 'client'],
+  }),
+  def(CLIENT_SETTING_KEYS.createMissingGroups, 'boolean', z.boolean(), 'with client-side targeting, create groups that clients name and that do not exist', BOOL, { default: false }),
   // The upstream role's own settings (domain/upstream-config.ts), settable the same way.
   def(UPSTREAM_SETTING_KEYS.catalogOnlySync, 'boolean', z.boolean(), 'downstream servers take metadata only', BOOL, { default: DEFAULT_UPSTREAM_CONFIG.catalogOnlySync }),
   def(UPSTREAM_SETTING_KEYS.lazySync, 'boolean', z.boolean(), 'downstream servers download a file only when needed', BOOL, { default: DEFAULT_UPSTREAM_CONFIG.lazySync }),

@@ -195,13 +195,13 @@ test('serve answers /health with structured logs and stops cleanly on SIGTERM', 
     // A protocol service of a later milestone answers with a fault that says so, not a bare 404.
     const pending = await fetch(`http://127.0.0.1:${port}/ClientWebService/client.asmx`, {
       method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService/SyncUpdates"' },
-      body: '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><SyncUpdates xmlns="http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService" /></s:Body></s:Envelope>',
+      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService/SyncPrinterCatalog"' },
+      body: '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><SyncPrinterCatalog xmlns="http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService" /></s:Body></s:Envelope>',
     });
     assert.equal(pending.status, 500);
     const fault = await pending.text();
     assert.match(fault, /<ErrorCode>InternalServerError<\/ErrorCode>/);
-    assert.match(fault, /ClientWebService\.SyncUpdates is not implemented/);
+    assert.match(fault, /ClientWebService\.SyncPrinterCatalog is not implemented/);
   } finally {
     child.kill('SIGTERM');
   }

@@ -412,3 +412,24 @@ forEachBackend('bad cookies and requests earn the faults MS-WUSP prescribes', as
     assert.equal(faultCode(await getCookie(lastChange)), 'InvalidAuthorizationCookie', 'the authorization cookie expires too');
   });
 });
+
+forEachBackend(
+  'two front ends of one database: an approval made through one reaches a client of the other',
+  async ({ store, open }) => {
+    const ids = await setup(store);
+    const other = await open();
+    await store.computers.touch({ id: CLIENT_ID, dnsName: 'pc1', groupIds: [WORKSTATIONS], defaultGroupId: UNASSIGNED });
+    await withClientServer(other, async (server) => {
+      const { cookie } = await clientHandshake(server);
+      const before = await scan(server, cookie);
+      assert.equal(before.rounds.flatMap((r) => r.newUpdates).some((u) => u.id === ids.get('bundle')), false);
+      await store.approvals.upsert([approval('bundle', WORKSTATIONS, 'Install')]);
+      const after = await scan(server, before.cookie, { installed: before.installed, other: before.other });
+      assert.deepEqual(
+        after.rounds.flatMap((r) => r.newUpdates).map((u) => `${u.id} ${u.action}`).sort(),
+        [`${ids.get('bundle')} Install`, `${ids.get('child')} Bundle`, `${ids.get('ssu')} Evaluate`].sort(),
+      );
+    });
+  },
+  { only: ['postgres'] },
+);

@@ -7,7 +7,7 @@
 // and /ReportingWebService/{ReportingWebService,WebService}.asmx on `app`, once per listener. Pass
 // one ClientContext to every listener's registration so they share the scope cache.
 import type { FastifyInstance } from 'fastify';
-import { defineSoapService, registerSoapService, SoapFault, type SoapHandler, type SoapService } from '../../soap/index.ts';
+import { defineSoapService, registerSoapService, type SoapHandler, type SoapService } from '../../soap/index.ts';
 import { ClientContext, type ClientDeps } from './context.ts';
 import { getExtendedUpdateInfo, getFileLocations } from './extended.ts';
 import { getAuthorizationCookie, getConfig, getCookie, registerComputer } from './handshake.ts';
@@ -17,6 +17,8 @@ import { CLIENT_NS, CLIENT_PATH, MONITORABLE_NS, SIMPLE_AUTH_NS, SIMPLE_AUTH_PAT
 
 export type { ClientDeps, ClientSettings } from './context.ts';
 export { ClientContext } from './context.ts';
+import { notImplemented } from '../pending.ts';
+
 export { CLIENT_PATH, SIMPLE_AUTH_PATH, CLIENT_NS, SIMPLE_AUTH_NS } from './wire.ts';
 export { REPORTING_PATHS, REPORTING_NS } from './reporting.ts';
 
@@ -25,11 +27,7 @@ function ping(ctx: ClientContext, serviceName: string): SoapHandler {
     request.result((x) => x.element('SuccessFlag', true).element('ServicesTime', ctx.now()).element('ServicesName', serviceName));
 }
 
-function notYet(operation: string): SoapHandler {
-  return () => {
-    throw new SoapFault('InternalServerError', `ClientWebService.${operation} is not implemented by this version of openwsus`);
-  };
-}
+const notYet = (operation: string): SoapHandler => notImplemented('ClientWebService', operation);
 
 export function defineClientServices(ctx: ClientContext): { client: SoapService; simpleAuth: SoapService; reporting: SoapService } {
   const client = defineSoapService({

@@ -5,6 +5,7 @@ import { statusFromEvent, type ReportingEvent, type StatusReport } from '../../d
 import { defineSoapService, invalidParameter, SoapFault, type SoapHandler, type SoapNode, type SoapService } from '../../soap/index.ts';
 import type { ClientContext } from './context.ts';
 import { MAX_IDS_PER_CALL } from './wire.ts';
+import { notImplemented } from '../pending.ts';
 
 export const REPORTING_PATHS = ['/ReportingWebService/ReportingWebService.asmx', '/ReportingWebService/WebService.asmx'];
 export const REPORTING_NS = 'http://www.microsoft.com/SoftwareDistribution';
@@ -55,11 +56,7 @@ export function reportEventBatch(ctx: ClientContext): SoapHandler {
   };
 }
 
-function notYet(operation: string): SoapHandler {
-  return () => {
-    throw new SoapFault('InternalServerError', `ReportingWebService.${operation} is not implemented by this version of openwsus`);
-  };
-}
+const notYet = (operation: string): SoapHandler => notImplemented('ReportingWebService', operation);
 
 export function defineReportingService(ctx: ClientContext): SoapService {
   return defineSoapService({
