@@ -10,6 +10,9 @@ import { registerContent } from './commands/content.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerGroups } from './commands/groups.ts';
+import { registerUpdates } from './commands/updates.ts';
+import { registerComputers } from './commands/computers.ts';
 
 /** Errors whose message already tells the user what is wrong and what to fix. */
 const EXPLAINED = new Set([
@@ -21,6 +24,8 @@ const EXPLAINED = new Set([
   'UpdateDocumentError',
   'DigestMismatchError',
   'StoreError',
+  // A replica refusing a local change of approvals, groups, declines, products or classifications.
+  'ReplicaChangeRefused',
 ]);
 
 /** File-system failures an admin fixes by pointing at another path or fixing permissions. */
@@ -53,6 +58,9 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerConfig(program);
   registerSync(program);
+  registerGroups(program);
+  registerUpdates(program);
+  registerComputers(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -34,6 +34,13 @@ const hostName = z
   .max(253)
   .regex(/^[A-Za-z0-9._:[\]-]+$/, 'a host name or IP address');
 const port = z.number().int().min(1).max(65535);
+// Absolute (POSIX, drive letter or UNC): a relative path would depend on where a command runs.
+const absolutePath = z
+  .string()
+  .trim()
+  .min(1)
+  .max(4096)
+  .regex(/^(\/|[A-Za-z]:[\\/]|\\\\)/, 'an absolute path');
 const LANGUAGE_CODE = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/;
 
 /** A secret as the store keeps it: sealed by sync/secrets.ts, never the clear text. */
@@ -73,6 +80,8 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   def('upstream.server', 'text', hostName, 'upstream server name or address (upstream.source = server)', 'a host name or IP address'),
   def('upstream.port', 'integer', port, 'upstream server port (default 8530, or 8531 with upstream.ssl)', 'a port number 1-65535'),
   def('upstream.ssl', 'boolean', z.boolean(), 'use HTTPS to reach the upstream server', BOOL, { default: false }),
+  // An upstream with a certificate from a private CA: trusted in addition to the system's CAs.
+  def('upstream.caFile', 'text', absolutePath, 'PEM file of the CA that issued the upstream server\'s certificate (with upstream.ssl), trusted besides the system\'s', 'an absolute path to a PEM file'),
   def('upstream.replica', 'boolean', z.boolean(), 'replica mode: take approvals and groups from the upstream server', BOOL, { default: false }),
   def('proxy.enabled', 'boolean', z.boolean(), 'reach the upstream through a proxy server', BOOL, { default: false }),
   def('proxy.host', 'text', hostName, 'proxy server name or address', 'a host name or IP address'),
@@ -213,6 +222,8 @@ export interface DownstreamSettings {
   readonly server?: string;
   readonly port?: number;
   readonly ssl: boolean;
+  /** PEM file of a CA to trust for the upstream's certificate. */
+  readonly caFile?: string;
   readonly replica: boolean;
   readonly proxy: {
     readonly enabled: boolean;
@@ -257,6 +268,7 @@ export function resolveDownstreamSettings(stored: Readonly<Record<string, unknow
     ...opt('server', get<string>('upstream.server')),
     ...opt('port', get<number>('upstream.port')),
     ssl: get('upstream.ssl')!,
+    ...opt('caFile', get<string>('upstream.caFile')),
     replica: get('upstream.replica')!,
     proxy: {
       enabled: get('proxy.enabled')!,

@@ -98,6 +98,45 @@ export class ClientEventRepository {
     });
   }
 
+  /**
+   * Every computer's status for one update, by DNS name. `status` is absent when the computer has
+   * no row for it: `reported` then tells whether it ever sent a status report (so the update is
+   * not applicable to it) or never did (unknown).
+   */
+  async statusOfUpdate(updateId: string): Promise<{ computerId: string; dnsName: string; status?: UpdateStatus; changedAt?: string; reported: boolean }[]> {
+    const rows = await clientDb(this.#ctx)
+      .selectFrom('computer as c')
+      .leftJoin('update_status as s', (join) => join.onRef('s.computer_id', '=', 'c.computer_id').on('s.update_id', '=', updateId))
+      .select(['c.computer_id', 'c.dns_name', 'c.last_report_at', 's.status', 's.changed_at'])
+      .select((eb) => eb.exists(eb.selectFrom('update_status as any').select('any.update_id').whereRef('any.computer_id', '=', 'c.computer_id')).as('has_status'))
+      .orderBy('c.dns_name')
+      .orderBy('c.computer_id')
+      .execute();
+    return rows.map((r) => ({
+      computerId: r.computer_id,
+      dnsName: r.dns_name,
+      ...(r.status !== null ? { status: r.status as UpdateStatus } : {}),
+      ...(r.changed_at !== null ? { changedAt: r.changed_at } : {}),
+      reported: r.last_report_at !== null || Boolean(r.has_status),
+    }));
+  }
+
+  /** Computer id -> how many updates it has in each reported status. */
+  async statusCountsByComputer(): Promise<Map<string, Partial<Record<UpdateStatus, number>>>> {
+    const rows = await clientDb(this.#ctx)
+      .selectFrom('update_status')
+      .select(['computer_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['computer_id', 'status'])
+      .execute();
+    const out = new Map<string, Partial<Record<UpdateStatus, number>>>();
+    for (const r of rows) {
+      const counts = out.get(r.computer_id) ?? {};
+      counts[r.status as UpdateStatus] = Number(r.n);
+      out.set(r.computer_id, counts);
+    }
+    return out;
+  }
+
   /** Update id -> status for one computer; updates absent are NotApplicable (or never reported). */
   async statusOf(computerId: string): Promise<Map<string, UpdateStatus>> {
     const rows = await clientDb(this.#ctx).selectFrom('update_status').select(['update_id', 'status']).where('computer_id', '=', computerId).execute();

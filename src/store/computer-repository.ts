@@ -1,5 +1,5 @@
 // Computers and their group memberships (migration 0005).
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Computer, ComputerInfo } from '../domain/computer.ts';
 import { clientDb, type ComputerTable } from './client-schema.ts';
 import { atomically, nowIso, type StoreContext } from './sql-util.ts';
@@ -105,6 +105,49 @@ export class ComputerRepository {
       }
       const rows = await db.selectFrom('computer_membership').select('group_id').where('computer_id', '=', contact.id).orderBy('group_id').execute();
       return rows.map((r) => r.group_id);
+    });
+  }
+
+  /**
+   * Computers an administrator names: by id, by full DNS name, or by the host part of it
+   * (`pc1` finds `pc1.corp.example`), case-insensitively. Several when the short name is shared.
+   */
+  async findByName(name: string): Promise<Computer[]> {
+    const wanted = name.trim().toLowerCase();
+    if (wanted === '') return [];
+    const db = clientDb(this.#ctx);
+    const rows = await db
+      .selectFrom('computer')
+      .selectAll()
+      .where((w) =>
+        w.or([
+          w('computer_id', '=', wanted),
+          w(sql<string>`lower(dns_name)`, '=', wanted),
+          w(sql<string>`lower(dns_name)`, 'like', sql<string>`${`${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`} escape '\\'`),
+        ]),
+      )
+      .orderBy('dns_name')
+      .orderBy('computer_id')
+      .execute();
+    // An exact id or full name beats a host-part match, so `pc1` is not ambiguous with `pc1.a`.
+    const exact = rows.filter((r) => r.computer_id === wanted || r.dns_name.toLowerCase() === wanted);
+    const chosen = exact.length > 0 ? exact : rows;
+    return Promise.all(chosen.map(async (r) => toComputer(r, await this.groupsOf(r.computer_id))));
+  }
+
+  /**
+   * Puts a computer in exactly these groups (server-side targeting). False when the computer is
+   * unknown. Memberships decide scopes per request, so no change position is needed.
+   */
+  async setGroups(id: string, groupIds: readonly string[]): Promise<boolean> {
+    return atomically(this.#ctx.db, async (tx) => {
+      const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
+      const existing = await db.selectFrom('computer').select('computer_id').where('computer_id', '=', id).executeTakeFirst();
+      if (existing === undefined) return false;
+      await db.deleteFrom('computer_membership').where('computer_id', '=', id).execute();
+      const unique = [...new Set(groupIds)];
+      if (unique.length > 0) await db.insertInto('computer_membership').values(unique.map((g) => ({ computer_id: id, group_id: g }))).execute();
+      return true;
     });
   }
 

@@ -1,11 +1,59 @@
 // Computer groups, approvals and declines. Every approval or decline change takes a position in
 // the change sequence in its own transaction, so clients and replica downstreams see it once.
+import { sql } from 'kysely';
 import type { Approval, ApprovalAction, ComputerGroup, Decline } from '../domain/deployment.ts';
 import { ChangeSequence } from './change-sequence.ts';
-import { atomically, nowIso, type StoreContext } from './sql-util.ts';
+import { clientDb } from './client-schema.ts';
+import { atomically, inList, nowIso, type StoreContext } from './sql-util.ts';
+import { refuseOnReplica } from '../domain/replica-guard.ts';
+import { resolveDownstreamSettings } from '../domain/settings.ts';
+import { SettingRepository } from './setting-repository.ts';
 
 export const APPROVAL_CHANGE = 'approval';
 export const DECLINE_CHANGE = 'decline';
+/** An approval taken back; the entity is the removed row's approval_id (replicas learn it via markDead). */
+export const APPROVAL_REMOVED_CHANGE = 'approval-removed';
+/**
+ * A group created or deleted. Groups have GUID keys, not numbers, so the entity id is 0: readers
+ * only need to know that the position moved (the scope cache rebuilds on any move).
+ */
+export const GROUP_CHANGE = 'group';
+
+/** Why a group cannot be deleted, in words an administrator can act on. */
+export type GroupDeleteResult =
+  | { readonly deleted: true; readonly approvalsRemoved: number }
+  | { readonly deleted: false; readonly reason: 'unknown' | 'builtin' | 'children' | 'computers'; readonly message: string };
+
+/** One update (its newest revision) as the administration lists it. */
+export interface UpdateListing {
+  readonly updateId: string;
+  readonly revisionNumber: number;
+  readonly revisionId: number;
+  readonly updateType: string;
+  readonly title: string;
+  readonly kbArticleId?: string;
+  readonly msrcSeverity?: string;
+  readonly publicationState: string;
+  readonly creationDate?: string;
+  /** Titles of its UpdateClassification categories. */
+  readonly classifications: readonly string[];
+  readonly approvals: readonly Approval[];
+  readonly declined: boolean;
+}
+
+export interface UpdateListFilter {
+  readonly approved?: boolean;
+  readonly declined?: boolean;
+  /** Classification title (case-insensitive) or update id. */
+  readonly classification?: string;
+  /** Part of the title (case-insensitive), or a KB number. */
+  readonly text?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** Updates an administrator approves: categories and detectoids are never approved. */
+const APPROVABLE_TYPES = ['Software', 'Driver'];
 
 export class GroupRepository {
   readonly #ctx: StoreContext;
@@ -50,6 +98,76 @@ export class GroupRepository {
           .execute();
       }
     });
+  }
+
+  /**
+   * Creates a group under `parentId` and takes a change position. The caller checks names and
+   * parents first; the (parent, name) unique index still refuses a duplicate made meanwhile.
+   */
+  async create(group: { id: string; name: string; parentId: string }): Promise<ComputerGroup> {
+    await refuseIfReplica(this.#ctx, 'create groups');
+    return atomically(this.#ctx.db, async (db) => {
+      await db
+        .insertInto('computer_group')
+        .values({ group_id: group.id, name: group.name, parent_id: group.parentId, builtin: false, created_at: nowIso() })
+        .execute();
+      await new ChangeSequence({ db, dialect: this.#ctx.dialect }).advance([{ kind: GROUP_CHANGE, entityId: 0 }]);
+      return { id: group.id, name: group.name, parentId: group.parentId, builtin: false };
+    });
+  }
+
+  /**
+   * Deletes a group that is not built in and has neither subgroups nor computers; its approvals
+   * go with it, each at a change position of its own, as if taken back one by one.
+   */
+  async delete(id: string): Promise<GroupDeleteResult> {
+    await refuseIfReplica(this.#ctx, 'delete groups');
+    return atomically(this.#ctx.db, async (db) => {
+      const sequence = new ChangeSequence({ db, dialect: this.#ctx.dialect });
+      // Serialises with other group and approval writers before reading what decides the answer.
+      if (db.isTransaction) await sequence.lock();
+      const group = await db.selectFrom('computer_group').selectAll().where('group_id', '=', id).executeTakeFirst();
+      if (group === undefined) return { deleted: false, reason: 'unknown', message: `no group has id ${id}` };
+      if (group.builtin) return { deleted: false, reason: 'builtin', message: `"${group.name}" is built in and cannot be deleted` };
+      const children = await db.selectFrom('computer_group').select('name').where('parent_id', '=', id).orderBy('name').execute();
+      if (children.length > 0) {
+        return {
+          deleted: false,
+          reason: 'children',
+          message: `"${group.name}" has subgroups (${children.map((c) => c.name).join(', ')}): delete or move them first`,
+        };
+      }
+      const members = await clientDb({ db, dialect: this.#ctx.dialect })
+        .selectFrom('computer_membership')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('group_id', '=', id)
+        .executeTakeFirstOrThrow();
+      if (Number(members.n) > 0) {
+        return {
+          deleted: false,
+          reason: 'computers',
+          message: `"${group.name}" has ${Number(members.n)} computer(s): move them to another group first`,
+        };
+      }
+      const approvals = await db.selectFrom('approval').select('approval_id').where('group_id', '=', id).orderBy('approval_id').execute();
+      await db.deleteFrom('approval').where('group_id', '=', id).execute();
+      await db.deleteFrom('computer_group').where('group_id', '=', id).execute();
+      await sequence.advance([
+        ...approvals.map((a) => ({ kind: APPROVAL_REMOVED_CHANGE, entityId: Number(a.approval_id) })),
+        { kind: GROUP_CHANGE, entityId: 0 },
+      ]);
+      return { deleted: true, approvalsRemoved: approvals.length };
+    });
+  }
+
+  /** Computers placed directly in each group (group id -> count); groups without any are absent. */
+  async computerCounts(): Promise<Map<string, number>> {
+    const rows = await clientDb(this.#ctx)
+      .selectFrom('computer_membership')
+      .select(['group_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('group_id')
+      .execute();
+    return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
   }
 }
 
@@ -104,31 +222,151 @@ export class ApprovalRepository {
    * identical to the stored one changes nothing and takes no change position.
    */
   async upsert(approvals: readonly Approval[]): Promise<number> {
+    await refuseIfReplica(this.#ctx, 'change approvals');
+    return writeApprovals(this.#ctx, approvals);
+  }
+
+  /** Approvals of one update (any revision), in group order. */
+  async ofUpdate(updateId: string): Promise<Approval[]> {
+    const rows = await this.#ctx.db.selectFrom('approval').selectAll().where('update_id', '=', updateId).orderBy('group_id').execute();
+    return rows.map(toApproval);
+  }
+
+  /** Takes an approval back (WSUS "Not approved"). False when there was none; else one change position. */
+  async remove(updateId: string, groupId: string): Promise<boolean> {
+    await refuseIfReplica(this.#ctx, 'change approvals');
     return atomically(this.#ctx.db, async (db) => {
-      const sequence = new ChangeSequence({ db, dialect: this.#ctx.dialect });
-      let changed = 0;
-      for (const a of approvals) {
-        const existing = await db
-          .selectFrom('approval')
-          .selectAll()
-          .where('update_id', '=', a.updateId)
-          .where('group_id', '=', a.groupId)
-          .executeTakeFirst();
-        if (existing && JSON.stringify(toApproval(existing)) === JSON.stringify(toApproval(rowOf(a, 0)))) continue;
-        const seq = await sequence.claim(1);
-        const row = rowOf(a, seq);
-        let id: number;
-        if (existing) {
-          await db.updateTable('approval').set(row).where('approval_id', '=', existing.approval_id).execute();
-          id = Number(existing.approval_id);
-        } else {
-          id = Number((await db.insertInto('approval').values(row).returning('approval_id').executeTakeFirstOrThrow()).approval_id);
-        }
-        await sequence.log([{ seq, kind: APPROVAL_CHANGE, entityId: id }]);
-        changed++;
-      }
-      return changed;
+      const removed = await db
+        .deleteFrom('approval')
+        .where('update_id', '=', updateId)
+        .where('group_id', '=', groupId)
+        .returning('approval_id')
+        .executeTakeFirst();
+      if (removed === undefined) return false;
+      await new ChangeSequence({ db, dialect: this.#ctx.dialect }).advance([{ kind: APPROVAL_REMOVED_CHANGE, entityId: Number(removed.approval_id) }]);
+      return true;
     });
+  }
+
+  /** Newest revisions of approvable updates carrying this KB number (digits only), by title. */
+  async updatesByKb(kb: string): Promise<UpdateListing[]> {
+    const rows = await this.#ctx.db
+      .selectFrom('revision')
+      .select(['revision_id'])
+      .where('is_latest', '=', true)
+      .where('update_type', 'in', APPROVABLE_TYPES)
+      .where('kb_article_id', '=', kb)
+      .orderBy('title')
+      .orderBy('update_id')
+      .execute();
+    return this.#listings(rows.map((r) => Number(r.revision_id)));
+  }
+
+  /** A page of approvable updates (newest revision each), newest first, with how many match. */
+  async listUpdates(filter: UpdateListFilter = {}): Promise<{ total: number; updates: UpdateListing[] }> {
+    let query = this.#ctx.db
+      .selectFrom('revision as r')
+      .where('r.is_latest', '=', true)
+      .where('r.update_type', 'in', APPROVABLE_TYPES);
+    if (filter.approved) query = query.where((eb) => eb.exists(eb.selectFrom('approval as a').select('a.approval_id').whereRef('a.update_id', '=', 'r.update_id')));
+    if (filter.declined) query = query.where((eb) => eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id')));
+    if (filter.classification !== undefined) {
+      const wanted = filter.classification.toLowerCase();
+      query = query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('prerequisite as p')
+            .innerJoin('revision as c', 'c.update_id', 'p.update_id')
+            .select('p.revision_id')
+            .whereRef('p.revision_id', '=', 'r.revision_id')
+            .where('p.is_category', '=', true)
+            .where('c.is_latest', '=', true)
+            .where('c.category_type', '=', 'UpdateClassification')
+            .where((w) => w.or([w(sql<string>`lower(c.title)`, '=', wanted), w('c.update_id', '=', wanted)])),
+        ),
+      );
+    }
+    if (filter.text !== undefined && filter.text !== '') {
+      const text = filter.text.toLowerCase();
+      // LIKE wildcards in the admin's text are taken literally.
+      const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const kb = /^(?:kb)?(\d+)$/i.exec(filter.text.trim())?.[1];
+      query = query.where((w) =>
+        w.or([
+          w(sql<string>`lower(r.title)`, 'like', sql<string>`${pattern} escape '\\'`),
+          ...(kb !== undefined ? [w('r.kb_article_id', '=', kb)] : []),
+        ]),
+      );
+    }
+    const [count, page] = await Promise.all([
+      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      query
+        .select('r.revision_id')
+        .orderBy('r.creation_date', 'desc')
+        .orderBy('r.revision_id', 'desc')
+        .limit(filter.limit ?? 50)
+        .offset(filter.offset ?? 0)
+        .execute(),
+    ]);
+    const ids = page.map((r) => Number(r.revision_id));
+    const listed = new Map((await this.#listings(ids)).map((u) => [u.revisionId, u]));
+    return { total: Number(count.n), updates: ids.map((id) => listed.get(id)!) };
+  }
+
+  /** Listings of the given revisions, with classifications, approvals and declines in three queries. */
+  async #listings(revisionIds: readonly number[]): Promise<UpdateListing[]> {
+    if (revisionIds.length === 0) return [];
+    const db = this.#ctx.db;
+    const dialect = this.#ctx.dialect;
+    const rows = await db
+      .selectFrom('revision')
+      .select(['revision_id', 'update_id', 'revision_number', 'update_type', 'title', 'kb_article_id', 'msrc_severity', 'publication_state', 'creation_date'])
+      .where(inList(dialect, 'revision_id', revisionIds))
+      .execute();
+    const updateIds = rows.map((r) => r.update_id);
+    const [classes, approvals, declines] = await Promise.all([
+      db
+        .selectFrom('prerequisite as p')
+        .innerJoin('revision as c', 'c.update_id', 'p.update_id')
+        .select(['p.revision_id', 'c.title'])
+        .where(inList(dialect, 'p.revision_id', revisionIds))
+        .where('p.is_category', '=', true)
+        .where('c.is_latest', '=', true)
+        .where('c.category_type', '=', 'UpdateClassification')
+        .orderBy('c.title')
+        .execute(),
+      db.selectFrom('approval').selectAll().where(inList(dialect, 'update_id', updateIds)).orderBy('group_id').execute(),
+      db.selectFrom('decline').select('update_id').where(inList(dialect, 'update_id', updateIds)).execute(),
+    ]);
+    const classesOf = new Map<number, string[]>();
+    for (const c of classes) {
+      const list = classesOf.get(Number(c.revision_id)) ?? [];
+      if (!list.includes(c.title)) list.push(c.title);
+      classesOf.set(Number(c.revision_id), list);
+    }
+    const approvalsOf = new Map<string, Approval[]>();
+    for (const a of approvals) approvalsOf.set(a.update_id, [...(approvalsOf.get(a.update_id) ?? []), toApproval(a)]);
+    const declined = new Set(declines.map((d) => d.update_id));
+    const byId = new Map(
+      rows.map((r) => [
+        Number(r.revision_id),
+        {
+          updateId: r.update_id,
+          revisionNumber: Number(r.revision_number),
+          revisionId: Number(r.revision_id),
+          updateType: r.update_type,
+          title: r.title,
+          ...(r.kb_article_id !== null && { kbArticleId: r.kb_article_id }),
+          ...(r.msrc_severity !== null && { msrcSeverity: r.msrc_severity }),
+          publicationState: r.publication_state,
+          ...(r.creation_date !== null && { creationDate: r.creation_date }),
+          classifications: classesOf.get(Number(r.revision_id)) ?? [],
+          approvals: approvalsOf.get(r.update_id) ?? [],
+          declined: declined.has(r.update_id),
+        } satisfies UpdateListing,
+      ]),
+    );
+    return revisionIds.flatMap((id) => byId.get(id) ?? []);
   }
 }
 
@@ -160,22 +398,69 @@ export class DeclineRepository {
 
   /** Declines updates; an update already declined stays as it was. */
   async upsert(declines: readonly Decline[]): Promise<number> {
-    return atomically(this.#ctx.db, async (db) => {
-      const sequence = new ChangeSequence({ db, dialect: this.#ctx.dialect });
-      let changed = 0;
-      for (const d of declines) {
-        const existing = await db.selectFrom('decline').select('decline_id').where('update_id', '=', d.updateId).executeTakeFirst();
-        if (existing) continue;
-        const seq = await sequence.claim(1);
-        const inserted = await db
-          .insertInto('decline')
-          .values({ update_id: d.updateId, admin_name: d.adminName, declined_at: d.declinedAt, change_seq: seq })
-          .returning('decline_id')
-          .executeTakeFirstOrThrow();
-        await sequence.log([{ seq, kind: DECLINE_CHANGE, entityId: Number(inserted.decline_id) }]);
-        changed++;
-      }
-      return changed;
-    });
+    await refuseIfReplica(this.#ctx, 'decline updates');
+    return writeDeclines(this.#ctx, declines);
   }
+}
+
+/**
+ * Records approvals, replacing any earlier one of the same update and group; an identical one
+ * takes no position. Unguarded: the replica phase writes the upstream's approvals through it.
+ */
+export async function writeApprovals(ctx: StoreContext, approvals: readonly Approval[]): Promise<number> {
+  return atomically(ctx.db, async (db) => {
+    const sequence = new ChangeSequence({ db, dialect: ctx.dialect });
+    let changed = 0;
+    for (const a of approvals) {
+      const existing = await db
+        .selectFrom('approval')
+        .selectAll()
+        .where('update_id', '=', a.updateId)
+        .where('group_id', '=', a.groupId)
+        .executeTakeFirst();
+      if (existing && JSON.stringify(toApproval(existing)) === JSON.stringify(toApproval(rowOf(a, 0)))) continue;
+      const seq = await sequence.claim(1);
+      const row = rowOf(a, seq);
+      let id: number;
+      if (existing) {
+        await db.updateTable('approval').set(row).where('approval_id', '=', existing.approval_id).execute();
+        id = Number(existing.approval_id);
+      } else {
+        id = Number((await db.insertInto('approval').values(row).returning('approval_id').executeTakeFirstOrThrow()).approval_id);
+      }
+      await sequence.log([{ seq, kind: APPROVAL_CHANGE, entityId: id }]);
+      changed++;
+    }
+    return changed;
+  });
+}
+
+/** Declines updates (an update already declined stays as it was). Unguarded, as writeApprovals. */
+export async function writeDeclines(ctx: StoreContext, declines: readonly Decline[]): Promise<number> {
+  return atomically(ctx.db, async (db) => {
+    const sequence = new ChangeSequence({ db, dialect: ctx.dialect });
+    let changed = 0;
+    for (const d of declines) {
+      const existing = await db.selectFrom('decline').select('decline_id').where('update_id', '=', d.updateId).executeTakeFirst();
+      if (existing) continue;
+      const seq = await sequence.claim(1);
+      const inserted = await db
+        .insertInto('decline')
+        .values({ update_id: d.updateId, admin_name: d.adminName, declined_at: d.declinedAt, change_seq: seq })
+        .returning('decline_id')
+        .executeTakeFirstOrThrow();
+      await sequence.log([{ seq, kind: DECLINE_CHANGE, entityId: Number(inserted.decline_id) }]);
+      changed++;
+    }
+    return changed;
+  });
+}
+
+/**
+ * A replica takes approvals, groups and declines from its upstream: a local change through these
+ * repositories is refused (ReplicaChangeRefused) with a message naming the upstream.
+ */
+async function refuseIfReplica(ctx: StoreContext, what: string): Promise<void> {
+  const { settings } = resolveDownstreamSettings(await new SettingRepository(ctx).all());
+  refuseOnReplica(settings, what);
 }

@@ -21,6 +21,8 @@ import { decodeUpdateBlob } from '../metadata/cab/index.ts';
 import { ingestUpdate } from '../metadata/update-parser.ts';
 import { SoapClientError, SoapFault } from '../soap/index.ts';
 import { heldRevisions, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
+import { synchronizeDeployments, type DeploymentsReport } from './replica.ts';
+import { createSyncTransport } from './transport.ts';
 import { UpstreamClient, UpstreamProtocolError, DSS_PROTOCOL_VERSION, type RetryPolicy, type UpstreamConfigData } from './upstream-client.ts';
 
 /** The ids sent in the last completed updates phase: they go with Delta=true next time. */
@@ -59,6 +61,8 @@ export interface SyncReport {
   /** Revisions listed by GetRevisionIdList, and fetched of them (the rest were held). */
   readonly categories: { readonly listed: number; readonly fetched: number };
   readonly updates: { readonly listed: number; readonly fetched: number };
+  /** Replica mode only: what GetDeployments changed. */
+  readonly deployments?: DeploymentsReport;
   /** Products and classifications the updates filter named (products expanded). */
   readonly filter: { readonly products: readonly string[]; readonly classifications: readonly string[] };
   readonly calls: Readonly<Record<string, number>>;
@@ -122,7 +126,12 @@ function readPreviousFilter(text: string | undefined): PreviousFilter {
 class Run {
   readonly counts = { newRevisions: 0, revisedRevisions: 0, expiredRevisions: 0, categories: 0, files: 0 };
   phase: SyncPhase = 'handshake';
-  readonly report = { categories: { listed: 0, fetched: 0 }, updates: { listed: 0, fetched: 0 }, filter: { products: [] as string[], classifications: [] as string[] } };
+  readonly report = {
+    categories: { listed: 0, fetched: 0 },
+    updates: { listed: 0, fetched: 0 },
+    filter: { products: [] as string[], classifications: [] as string[] },
+    deployments: undefined as DeploymentsReport | undefined,
+  };
   readonly #store: Store;
   readonly #options: SyncEngineOptions;
   readonly #settings: DownstreamSettings;
@@ -144,6 +153,15 @@ class Run {
   }
 
   async all(): Promise<void> {
+    await this.#metadata();
+    // After the metadata, so the deployments name revisions this server holds (§2.8).
+    if (this.#settings.replica) {
+      await this.#enter('deployments');
+      this.report.deployments = await synchronizeDeployments(this.#store, this.#client);
+    }
+  }
+
+  async #metadata(): Promise<void> {
     const store = this.#store;
     await this.#enter('handshake');
     await this.#client.handshake();
@@ -293,15 +311,16 @@ async function resetAnchors(store: Store): Promise<void> {
 
 /**
  * Runs one synchronization now. Throws SyncLockedError when one is already running, SettingError
- * when the settings do not say where the upstream is, and SyncError (with the recorded run)
- * when the run failed.
+ * when the settings do not say where the upstream is or how to reach it (proxy, upstream.caFile),
+ * and SyncError (with the recorded run) when the run failed.
  */
 export async function synchronize(options: SyncEngineOptions): Promise<SyncReport> {
   const { store } = options;
   const started = performance.now();
   const { settings } = resolveDownstreamSettings(await store.settings.all());
   const origin = upstreamOrigin(settings);
-  if (settings.proxy.enabled) throw new SettingError('proxy.enabled', 'synchronizing through a proxy is not supported yet: set proxy.enabled false');
+  // Every request of the run goes through it: direct or by the proxy, trusting upstream.caFile.
+  const transport = await createSyncTransport(settings, store.settings, options.dispatcher);
   const lock = { host: hostname(), pid: process.pid, isAlive: processAlive };
   return withSyncLock(store, lock, async () => {
     // Holding the lock, a run still marked running belongs to a process that died.
@@ -313,7 +332,7 @@ export async function synchronize(options: SyncEngineOptions): Promise<SyncRepor
       origin,
       serverId: store.serverId,
       serverName: options.serverName ?? hostname(),
-      ...(options.dispatcher !== undefined && { dispatcher: options.dispatcher }),
+      dispatcher: transport.dispatcher,
       ...(options.retry !== undefined && { retry: options.retry }),
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
       ...(options.signal !== undefined && { signal: options.signal }),
@@ -340,14 +359,16 @@ export async function synchronize(options: SyncEngineOptions): Promise<SyncRepor
         categories: run.report.categories,
         updates: run.report.updates,
         filter: run.report.filter,
+        ...(run.report.deployments !== undefined && { deployments: run.report.deployments }),
         calls: Object.fromEntries(client.calls),
         ms: performance.now() - started,
       };
     } catch (error) {
       const cancelled = options.signal?.aborted === true;
-      const message = cancelled ? 'cancelled' : describeSyncFailure(error, origin);
+      const explained = cancelled ? undefined : await transport.explainFailure(error, origin);
+      const message = cancelled ? 'cancelled' : explained !== undefined ? `cannot reach the upstream server at ${origin}: ${explained}` : describeSyncFailure(error, origin);
       const final = await store.syncRuns.update(recorded.id, { counts: run.counts, result: cancelled ? 'cancelled' : 'failed', error: message }).catch(() => undefined);
       throw new SyncError(message, final, error);
     }
-  });
+  }).finally(() => transport.close().catch(() => {}));
 }

@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import { soapCall, SoapClientError, SoapFault, SoapXmlBuilder, type SoapCallResult, type SoapNode } from '../soap/index.ts';
 import type { RevisionKey } from '../domain/update.ts';
 import type { Language } from '../domain/catalog-records.ts';
+import { isPermanentTransportFailure } from './transport.ts';
 
 export const SERVER_SYNC_PATH = '/ServerSyncWebService/ServerSyncWebService.asmx';
 export const SERVER_SYNC_NS = 'http://www.microsoft.com/SoftwareDistribution';
@@ -89,6 +90,8 @@ interface Cookie {
 function isRetryable(error: unknown): boolean {
   if (error instanceof SoapFault) return error.errorCode === 'ServerBusy';
   if (error instanceof SoapClientError) {
+    // A proxy refusing our credentials or an untrusted certificate says the same the next time.
+    if (isPermanentTransportFailure(error)) return false;
     if (error.problem === 'network' || error.problem === 'timeout') return true;
     return error.problem === 'http' && error.statusCode !== undefined && [429, 502, 503, 504].includes(error.statusCode);
   }
@@ -255,5 +258,15 @@ export class UpstreamClient {
       return { key, xml: plain ?? decode(packed!), fileDigests: u.list('FileDigestList').map((d) => d.asString()) };
     });
     return { updates, fileUrls };
+  }
+
+  /** GetDeployments (replica mode, WSUS-PROTOCOLS §2.8): the result element, decoded by sync/replica.ts. */
+  async getDeployments(deploymentAnchor: string | undefined, syncAnchor: string | undefined): Promise<SoapNode> {
+    const r = await this.#call('GetDeployments', (b) => {
+      b.element('deploymentAnchor', deploymentAnchor);
+      b.element('syncAnchor', syncAnchor);
+    });
+    if (r === undefined) throw new UpstreamProtocolError('GetDeployments returned nothing');
+    return r;
   }
 }

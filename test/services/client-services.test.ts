@@ -433,3 +433,26 @@ forEachBackend(
   },
   { only: ['postgres'] },
 );
+
+forEachBackend('a client moved to another group re-evaluates what it holds against the new group', async ({ store }) => {
+  const ids = await setup(store);
+  const bundle = ids.get('bundle')!;
+  // Both approvals exist before the first scan: their change positions are below the watermark.
+  await store.approvals.upsert([
+    approval('bundle', WORKSTATIONS, 'Install'),
+    { ...approval('bundle', UNASSIGNED, 'Uninstall'), id: 'bbbbbbbb-0000-4000-8000-00000000000b' },
+  ]);
+  await store.computers.touch({ id: CLIENT_ID, dnsName: 'pc1', groupIds: [WORKSTATIONS], defaultGroupId: UNASSIGNED });
+  await withClientServer(store, async (server) => {
+    const { cookie } = await clientHandshake(server);
+    const first = await scan(server, cookie);
+    assert.ok(first.other.includes(bundle) || first.installed.includes(bundle), 'the client holds the bundle');
+    assert.ok(await store.computers.setGroups(CLIENT_ID, [UNASSIGNED]));
+    const renewed = await clientHandshake(server, { oldCookie: first.cookie, register: false });
+    const moved = await sync(server, renewed.cookie, first.installed, first.other);
+    assert.ok(
+      moved.changed.some((u) => u.id === bundle && u.action === 'Uninstall'),
+      `the bundle's deployment in the new group arrives as changed: ${JSON.stringify(moved.changed)}`,
+    );
+  });
+});

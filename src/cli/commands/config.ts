@@ -3,6 +3,19 @@ import type { Command } from 'commander';
 import { CliError, commandContext, printJson } from '../context.ts';
 import { withStore } from '../store.ts';
 
+/** On a replica, products and classifications come from the upstream: changing them here is refused. */
+async function refuseReplicaOwned(settings: { all(): Promise<Record<string, unknown>> }, key: string, verb: string): Promise<void> {
+  const { REPLICA_OWNED_SETTINGS, ReplicaChangeRefused, refuseOnReplica } = await import('../../domain/replica-guard.ts');
+  if (!REPLICA_OWNED_SETTINGS.includes(key)) return;
+  const { resolveDownstreamSettings } = await import('../../domain/settings.ts');
+  try {
+    refuseOnReplica(resolveDownstreamSettings(await settings.all()).settings, `${verb} ${key}`);
+  } catch (error) {
+    if (error instanceof ReplicaChangeRefused) throw new CliError(error.message, 1);
+    throw error;
+  }
+}
+
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('show and change the settings (upstream, proxy, products, classifications, languages, schedule, content)');
 
@@ -58,6 +71,7 @@ export function registerConfig(program: Command): void {
       }
       const secret = settingDefinition(key).kind === 'secret';
       await withStore(context, async (store) => {
+        await refuseReplicaOwned(store.settings, key, 'set');
         if (secret) {
           const { sealSecret } = await import('../../sync/secrets.ts');
           parsed = await sealSecret(store.settings, String(parsed));
@@ -81,7 +95,10 @@ export function registerConfig(program: Command): void {
         if (error instanceof SettingError) throw new CliError(error.message, 2);
         throw error;
       }
-      await withStore(context, (store) => store.settings.delete(key));
+      await withStore(context, async (store) => {
+        await refuseReplicaOwned(store.settings, key, 'unset');
+        await store.settings.delete(key);
+      });
       const shown = displaySettingValue(key, d.default);
       process.stdout.write(`${key} unset${shown === undefined ? '' : ` (default: ${Array.isArray(shown) ? shown.join(',') : String(shown)})`}\n`);
     });

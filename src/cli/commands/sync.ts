@@ -37,7 +37,7 @@ export function registerSync(program: Command): void {
         progress.stop();
         const c = report.run.counts;
         if (options.json) {
-          printJson({ id: report.run.id, result: report.run.result, upstream: report.upstream, counts: c, categories: report.categories, updates: report.updates, ms: Math.round(report.ms) });
+          printJson({ id: report.run.id, result: report.run.result, upstream: report.upstream, counts: c, categories: report.categories, updates: report.updates, ...(report.deployments !== undefined && { deployments: report.deployments }), ms: Math.round(report.ms) });
           return;
         }
         process.stdout.write(
@@ -45,6 +45,15 @@ export function registerSync(program: Command): void {
             `${c.newRevisions} new, ${c.revisedRevisions} revised, ${c.expiredRevisions} expired, ${c.categories} categories; ` +
             `${report.updates.listed} updates listed, ${report.updates.fetched} fetched\n`,
         );
+        const d = report.deployments;
+        if (d !== undefined) {
+          // Replica mode: what the upstream's approvals, groups and declines changed here.
+          process.stdout.write(
+            `replica: ${d.approvalsUpserted} approvals set, ${d.approvalsDeleted} removed; ${d.groupsUpserted} groups set, ${d.groupsDeleted} deleted; ` +
+              `${d.declinesAdded} declines added, ${d.declinesRemoved} removed` +
+              `${d.skipped > 0 ? `; ${d.skipped} approvals wait for their updates' metadata` : ''}\n`,
+          );
+        }
       } catch (error) {
         progress.stop();
         if (error instanceof SyncError) throw new CliError(`synchronization failed${error.run ? ` (run ${error.run.id})` : ''}: ${error.message}`);

@@ -103,11 +103,15 @@ export function getCookie(ctx: ClientContext): SoapHandler {
 
     // The old cookie carries what the client has seen; one sealed elsewhere means another server.
     let watermark = 0;
+    let oldGroupIds: readonly string[] | undefined;
     const oldBytes = encryptedDataOf(op.child('oldCookie'));
     if (oldBytes !== undefined) {
       const old = await ctx.cookies.judge(oldBytes, { allowExpired: true });
       if (!old.ok && old.problem === 'other-server') throw new SoapFault('ServerChanged', '', { reason: 'the old cookie was issued by another server' });
-      if (old.ok && old.claims.clientId === verdict.claims.clientId) watermark = old.claims.watermark;
+      if (old.ok && old.claims.clientId === verdict.claims.clientId) {
+        watermark = old.claims.watermark;
+        oldGroupIds = old.claims.groupIds;
+      }
     }
 
     const lastChange = await ctx.lastChange();
@@ -117,6 +121,9 @@ export function getCookie(ctx: ClientContext): SoapHandler {
     }
 
     const groupIds = await ctx.store.computers.groupsOf(verdict.claims.clientId);
+    // Moved to other groups: every held update may deploy differently now, whatever its change
+    // position, so the client re-evaluates them all (ChangedUpdates since 0).
+    if (oldGroupIds !== undefined && !sameMembers(oldGroupIds, groupIds)) watermark = 0;
     const expiresAt = new Date(ctx.now().getTime() + COOKIE_LIFETIME_MS);
     const sealed = await ctx.cookies.seal({ clientId: verdict.claims.clientId, groupIds, expiresAt, configVersion: lastChange.getTime(), watermark });
     return request.result((x) => x.element('Expiration', expiresAt).element('EncryptedData', sealed));
@@ -169,4 +176,9 @@ export function registerComputer(ctx: ClientContext): SoapHandler {
 
 function defined<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return a.length === b.length && b.every((id) => set.has(id));
 }

@@ -7,6 +7,7 @@ import { WSUS_LANGUAGES } from '../../domain/languages.ts';
 import { configFingerprint, resolveUpstreamConfig, UPSTREAM_SETTING_KEYS, type UpstreamConfig } from '../../domain/upstream-config.ts';
 import type { Store } from '../../store/index.ts';
 import { CookieAuthority } from './cookies.ts';
+import { Gate } from './gate.ts';
 
 export interface UpstreamDeps {
   readonly store: Store;
@@ -18,11 +19,19 @@ export interface UpstreamDeps {
 
 const SETTING_KEYS: readonly string[] = Object.values(UPSTREAM_SETTING_KEYS);
 const CONFIG_POSITION_TTL_MS = 60_000;
+/**
+ * Revision lists computed at once. A full list of a 50,000-revision catalog takes seconds and
+ * hundreds of MB while it is built; fifty downstream servers starting a full sync together would
+ * otherwise build fifty at once (and, on SQLite, hold the event loop for all of them in a row).
+ */
+const REVISION_LISTS_AT_ONCE = 1;
 
 export class UpstreamContext {
   readonly store: Store;
   readonly now: () => Date;
   readonly cookies: CookieAuthority;
+  /** Turns for building GetRevisionIdList answers. */
+  readonly revisionLists = new Gate(REVISION_LISTS_AT_ONCE);
   #configPosition: { fingerprint: string; position: number; at: number } | undefined;
   /** The lookup under way: concurrent callers share it rather than each taking a position. */
   #configLookup: { fingerprint: string; position: Promise<number> } | undefined;

@@ -43,14 +43,17 @@ export function getRevisionIdList(ctx: UpstreamContext): SoapHandler {
     const { filter, anchorText } = readFilter(op);
     const parameter = readAnchorParameter(anchorText);
     if (parameter.kind === 'invalid') throw invalidParameter('filter', `Anchor ${JSON.stringify(anchorText)} is not an anchor this server issued`);
-    const current = await ctx.store.changes.current();
-    const since = changesSincePosition(parameter.kind === 'anchor' ? parameter.anchor : undefined, current);
-    const revisions = await selectRevisions(ctx.store.catalogGraph, planRevisionFilter(filter), since);
-    return request.result((x) =>
-      x
-        .element('Anchor', formatAnchor(current, ctx.now()))
-        .list('NewRevisions', revisions, (b, r) => writeUpdateIdentity(b, 'UpdateIdentity', { updateId: r.updateId, revisionNumber: r.revisionNumber })),
-    );
+    // One list at a time: the answer is built in its turn (see Gate), from a position read then.
+    return ctx.revisionLists.run(async () => {
+      const current = await ctx.store.changes.current();
+      const since = changesSincePosition(parameter.kind === 'anchor' ? parameter.anchor : undefined, current);
+      const revisions = await selectRevisions(ctx.store.catalogGraph, planRevisionFilter(filter), since);
+      return request.result((x) =>
+        x
+          .element('Anchor', formatAnchor(current, ctx.now()))
+          .list('NewRevisions', revisions, (b, r) => writeUpdateIdentity(b, 'UpdateIdentity', { updateId: r.updateId, revisionNumber: r.revisionNumber })),
+      );
+    });
   };
 }
 

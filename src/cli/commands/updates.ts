@@ -1,0 +1,280 @@
+// `openwsus updates`: approve, take back, decline and list updates, and see how computers stand
+// on one, until the administration API takes it over.
+import type { Command } from 'commander';
+import type { ApprovalAction } from '../../domain/deployment.ts';
+import type { StoredRevision } from '../../domain/catalog-records.ts';
+import type { Store } from '../../store/index.ts';
+import { CliError, commandContext, integerFlag, printJson } from '../context.ts';
+import { withStore } from '../store.ts';
+import { findGroup } from './groups.ts';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KB = /^(?:kb)?(\d{1,10})$/i;
+
+/** What `--action` accepts, in the words of the WSUS console, and what it stores. */
+const ACTIONS: Readonly<Record<string, ApprovalAction>> = {
+  install: 'Install',
+  uninstall: 'Uninstall',
+  detect: 'PreDeploymentCheck',
+};
+
+/** The newest revision of the update an administrator names by id or KB number. */
+export async function resolveUpdate(store: Store, id: string): Promise<StoredRevision> {
+  const text = id.trim();
+  let updateId: string;
+  if (GUID.test(text)) {
+    updateId = text.toLowerCase();
+  } else {
+    const kb = KB.exec(text)?.[1];
+    if (kb === undefined) throw new CliError(`"${id}" is neither an update id (a GUID) nor a KB number such as KB5070001`, 2);
+    const found = await store.approvals.updatesByKb(kb);
+    if (found.length === 0) throw new CliError(`unknown update: no update in the catalog has KB${kb} (see openwsus updates list --text ${kb})`);
+    if (found.length > 1) {
+      const list = found.map((u) => `  ${u.updateId}  ${u.title}`).join('\n');
+      throw new CliError(`KB${kb} is ambiguous: ${found.length} updates carry it; give the update id of one of them:\n${list}`);
+    }
+    updateId = found[0]!.updateId;
+  }
+  const revision = await store.catalog.getLatest(updateId);
+  if (revision === undefined) throw new CliError(`unknown update ${updateId}: it is not in the catalog (synchronize or import first)`);
+  if (revision.updateType !== 'Software' && revision.updateType !== 'Driver') {
+    throw new CliError(`${updateId} is a ${revision.updateType.toLowerCase()} ("${revision.title}"), not an update that can be approved or declined`);
+  }
+  return revision;
+}
+
+/**
+ * A deadline as ISO-8601: a date (midnight UTC) or a date and time; without a zone the time is
+ * UTC, as WSUS stores deadlines.
+ */
+export function parseDeadline(text: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)(Z|[+-]\d{2}:\d{2})?)?$/i.exec(text.trim());
+  const bad = (): never => {
+    throw new CliError(`bad deadline "${text}": use a date or date and time such as 2026-12-01 or 2026-12-01T18:00Z (UTC unless a zone is given)`, 2);
+  };
+  if (m === null) return bad();
+  const iso = `${m[1]}T${m[2] ?? '00:00'}${m[3] ?? 'Z'}`;
+  const at = new Date(iso);
+  // Date accepts 2026-02-30 by rolling over; a date that does not survive the round trip is wrong.
+  if (Number.isNaN(at.getTime()) || new Date(`${m[1]}T00:00Z`).toISOString().slice(0, 10) !== m[1]) return bad();
+  return at.toISOString();
+}
+
+/** Whether an update may be uninstalled: its document, or for a bundle every bundled update's, says how. */
+async function uninstallable(store: Store, revision: StoredRevision): Promise<boolean> {
+  const { parseUpdate } = await import('../../metadata/update-parser.ts');
+  const record = parseUpdate(revision.xml);
+  if (record.properties.uninstallationBehavior !== undefined) return true;
+  const members = record.bundles.flatMap((b) => b.members);
+  if (members.length === 0) return false;
+  for (const key of members) {
+    const child = await store.catalog.getRevision(key);
+    if (child === undefined || parseUpdate(child.xml).properties.uninstallationBehavior === undefined) return false;
+  }
+  return true;
+}
+
+function adminName(flag: string | undefined): string {
+  return (flag ?? process.env.USER ?? process.env.USERNAME ?? '').trim() || 'openwsus';
+}
+
+const STATUS_BUCKETS = ['Installed', 'Needed', 'Failed', 'NotApplicable', 'Unknown'] as const;
+type StatusBucket = (typeof STATUS_BUCKETS)[number];
+
+export function registerUpdates(program: Command): void {
+  const updates = program.command('updates').description('approve, decline and list updates; see their status on computers');
+
+  updates
+    .command('approve')
+    .description('approve the newest revision of an update for a group (a bundle brings its bundled updates)')
+    .argument('<id>', 'update id (GUID) or KB number such as KB5070001')
+    .requiredOption('--group <name>', 'the computer group')
+    .requiredOption('--action <action>', 'install, uninstall or detect')
+    .option('--deadline <time>', 'install by this time: 2026-12-01 or 2026-12-01T18:00Z (UTC unless a zone is given)')
+    .option('--admin <name>', 'who approves (default: $USER)')
+    .action(async (id: string, options: { group: string; action: string; deadline?: string; admin?: string }, command: Command) => {
+      const context = commandContext(command);
+      const action = ACTIONS[options.action.trim().toLowerCase()];
+      if (action === undefined) throw new CliError(`--action must be one of ${Object.keys(ACTIONS).join(', ')}, got "${options.action}"`, 2);
+      const deadline = options.deadline === undefined ? undefined : parseDeadline(options.deadline);
+      if (deadline !== undefined && action === 'PreDeploymentCheck') throw new CliError('--deadline applies to install and uninstall approvals, not detect', 2);
+      const { randomUUID } = await import('node:crypto');
+      const outcome = await withStore(context, async (store) => {
+        const group = findGroup(await store.groups.list(), options.group);
+        const revision = await resolveUpdate(store, id);
+        const { updateId, revisionNumber } = revision.key;
+        if ((await store.declines.list()).some((d) => d.updateId === updateId)) {
+          throw new CliError(`${updateId} ("${revision.title}") is declined: declined updates cannot be approved`);
+        }
+        if (action === 'Uninstall' && !(await uninstallable(store, revision))) {
+          throw new CliError(`${updateId} ("${revision.title}") cannot be uninstalled: its document has no UninstallationBehavior; approve it for install or detect`);
+        }
+        const existing = (await store.approvals.ofUpdate(updateId)).find((a) => a.groupId === group.id);
+        const same = existing !== undefined && existing.action === action && existing.revisionNumber === revisionNumber && existing.deadline === deadline;
+        // Approving again the same way keeps the deployment as it is (no new GUID, no change position).
+        const changed = same
+          ? 0
+          : await store.approvals.upsert([
+              {
+                id: randomUUID(),
+                updateId,
+                revisionNumber,
+                groupId: group.id,
+                action,
+                ...(deadline !== undefined ? { deadline } : {}),
+                adminName: adminName(options.admin),
+                createdAt: new Date().toISOString(),
+              },
+            ]);
+        return { group, revision, changed };
+      });
+      const { revision, group } = outcome;
+      const what = `${revision.key.updateId} rev ${revision.key.revisionNumber} ("${revision.title}")`;
+      if (outcome.changed === 0) process.stdout.write(`already approved: ${what} for ${action} in "${group.name}"\n`);
+      else process.stdout.write(`approved ${what} for ${action} in "${group.name}"${deadline !== undefined ? ` with deadline ${deadline}` : ''}\n`);
+    });
+
+  updates
+    .command('unapprove')
+    .description('take back the approval of an update for a group (WSUS "Not approved")')
+    .argument('<id>', 'update id (GUID) or KB number')
+    .requiredOption('--group <name>', 'the computer group')
+    .action(async (id: string, options: { group: string }, command: Command) => {
+      const context = commandContext(command);
+      const { revision, group } = await withStore(context, async (store) => {
+        const group = findGroup(await store.groups.list(), options.group);
+        const revision = await resolveUpdate(store, id);
+        if (!(await store.approvals.remove(revision.key.updateId, group.id))) {
+          throw new CliError(`${revision.key.updateId} ("${revision.title}") is not approved for "${group.name}"`);
+        }
+        return { revision, group };
+      });
+      process.stdout.write(`took back the approval of ${revision.key.updateId} ("${revision.title}") for "${group.name}"\n`);
+    });
+
+  updates
+    .command('decline')
+    .description('decline an update: it leaves every scan')
+    .argument('<id>', 'update id (GUID) or KB number')
+    .option('--admin <name>', 'who declines (default: $USER)')
+    .action(async (id: string, options: { admin?: string }, command: Command) => {
+      const context = commandContext(command);
+      const { revision, changed } = await withStore(context, async (store) => {
+        const revision = await resolveUpdate(store, id);
+        const changed = await store.declines.upsert([{ updateId: revision.key.updateId, adminName: adminName(options.admin), declinedAt: new Date().toISOString() }]);
+        return { revision, changed };
+      });
+      process.stdout.write(`${changed === 0 ? 'already declined' : 'declined'}: ${revision.key.updateId} ("${revision.title}")\n`);
+    });
+
+  updates
+    .command('list')
+    .description('updates in the catalog (newest revision each), newest first, a page at a time')
+    .option('--json', 'print as JSON')
+    .option('--approved', 'only updates approved for some group')
+    .option('--declined', 'only declined updates')
+    .option('--classification <name>', 'only this classification, e.g. "Security Updates" (title or id)')
+    .option('--text <text>', 'title containing this text, or this KB number')
+    .option('--limit <n>', 'updates per page (default 50)', '50')
+    .option('--offset <n>', 'skip this many (the next page starts at offset + limit)', '0')
+    .action(
+      async (
+        options: { json?: boolean; approved?: boolean; declined?: boolean; classification?: string; text?: string; limit: string; offset: string },
+        command: Command,
+      ) => {
+        const context = commandContext(command);
+        const limit = integerFlag('--limit', options.limit, 1);
+        if (limit > 1000) throw new CliError('--limit must be at most 1000', 2);
+        const offset = integerFlag('--offset', options.offset, 0);
+        const { page, groups } = await withStore(context, async (store) => {
+          if (options.classification !== undefined) {
+            // A misspelt classification would list nothing; say which ones exist instead.
+            const wanted = options.classification.trim().toLowerCase();
+            const known = (await store.catalog.categories()).filter((c) => c.categoryType === 'UpdateClassification');
+            if (!known.some((c) => c.title.toLowerCase() === wanted || c.updateId === wanted)) {
+              const names = known.map((c) => c.title).sort();
+              throw new CliError(`unknown classification "${options.classification}"; ${names.length > 0 ? `known: ${names.join(', ')}` : 'the catalog has none yet (synchronize first)'}`);
+            }
+          }
+          return {
+            page: await store.approvals.listUpdates({
+              ...(options.approved ? { approved: true } : {}),
+              ...(options.declined ? { declined: true } : {}),
+              ...(options.classification !== undefined ? { classification: options.classification.trim() } : {}),
+              ...(options.text !== undefined ? { text: options.text } : {}),
+              limit,
+              offset,
+            }),
+            groups: await store.groups.list(),
+          };
+        });
+        const nameOf = new Map(groups.map((g) => [g.id, g.name]));
+        const shown = page.updates.map((u) => ({
+          updateId: u.updateId,
+          revisionNumber: u.revisionNumber,
+          title: u.title,
+          kb: u.kbArticleId === undefined ? null : `KB${u.kbArticleId}`,
+          classifications: u.classifications,
+          severity: u.msrcSeverity ?? null,
+          released: u.creationDate ?? null,
+          declined: u.declined,
+          approvals: u.approvals.map((a) => ({ group: nameOf.get(a.groupId) ?? a.groupId, action: a.action, deadline: a.deadline ?? null, admin: a.adminName })),
+        }));
+        if (options.json) {
+          printJson({ total: page.total, offset, limit, updates: shown });
+          return;
+        }
+        for (const u of shown) {
+          const state = u.declined ? 'declined' : u.approvals.length > 0 ? u.approvals.map((a) => `${a.action} in ${a.group}`).join(', ') : 'not approved';
+          process.stdout.write(`${u.updateId}  ${(u.kb ?? '').padEnd(10)}  ${u.title}\n    ${u.classifications.join(', ') || 'unclassified'}; ${state}\n`);
+        }
+        const end = offset + shown.length;
+        if (page.total === 0) process.stdout.write('no updates match\n');
+        else if (shown.length === 0) process.stdout.write(`no updates at --offset ${offset}: ${page.total} match\n`);
+        else process.stdout.write(`${offset + 1}-${end} of ${page.total}${end < page.total ? ` (next page: --offset ${end})` : ''}\n`);
+      },
+    );
+
+  updates
+    .command('status')
+    .description('how computers stand on an update: counts per status, then each computer')
+    .argument('<id>', 'update id (GUID) or KB number')
+    .option('--json', 'print as JSON')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const context = commandContext(command);
+      const { revision, rows } = await withStore(context, async (store) => {
+        const revision = await resolveUpdate(store, id);
+        return { revision, rows: await store.clientEvents.statusOfUpdate(revision.key.updateId) };
+      });
+      const bucketOf = (r: (typeof rows)[number]): StatusBucket => {
+        switch (r.status) {
+          case 'Installed':
+          case 'InstalledPendingReboot':
+            return 'Installed';
+          case 'NotInstalled':
+          case 'Downloaded':
+            return 'Needed';
+          case 'Failed':
+            return 'Failed';
+          case 'NotApplicable':
+            return 'NotApplicable';
+          default:
+            // A computer whose report leaves the update out found it not applicable (event 156).
+            return r.reported ? 'NotApplicable' : 'Unknown';
+        }
+      };
+      const counts = Object.fromEntries(STATUS_BUCKETS.map((b) => [b, 0])) as Record<StatusBucket, number>;
+      const computers = rows.map((r) => {
+        const bucket = bucketOf(r);
+        counts[bucket]++;
+        return { id: r.computerId, name: r.dnsName, status: bucket, detail: r.status ?? null, changedAt: r.changedAt ?? null };
+      });
+      if (options.json) {
+        printJson({ updateId: revision.key.updateId, revisionNumber: revision.key.revisionNumber, title: revision.title, counts, computers });
+        return;
+      }
+      process.stdout.write(`${revision.key.updateId} rev ${revision.key.revisionNumber}  ${revision.title}\n`);
+      process.stdout.write(`${STATUS_BUCKETS.map((b) => `${b} ${counts[b]}`).join('  ')}\n`);
+      for (const c of computers) process.stdout.write(`  ${c.name.padEnd(32)}  ${c.status}${c.detail !== null && c.detail !== c.status ? ` (${c.detail})` : ''}\n`);
+    });
+}
