@@ -110,7 +110,7 @@ interface SyncSummary {
 }
 
 for (const dialect of availableBackends()) {
-  test(`a downstream syncs over HTTPS with a private CA and through an authenticating proxy [${dialect}]`, { timeout: 300_000 }, async (t) => {
+  test(`a downstream syncs over HTTPS with a private CA and through an authenticating proxy [${dialect}]`, { timeout: 600_000 }, async (t) => {
     const rootDir = mkdtempSync(join(work, 'root-'));
     const dssDir = mkdtempSync(join(work, 'dss-'));
     const proxyDir = mkdtempSync(join(work, 'proxy-'));
