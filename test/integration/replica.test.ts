@@ -184,6 +184,13 @@ for (const dialect of availableBackends()) {
     assert.equal(classifications.code, 1);
     assert.match(classifications.stderr, /cannot unset classifications: this server is a replica of/);
     ok(await cli('b', 'config', 'set', 'languages', 'en'), 'settings of its own still change on a replica');
+    // The administration commands go through the guarded store paths.
+    const approve = await cli('b', 'updates', 'approve', approved[0]!.updateId, '--group', 'Web', '--action', 'install');
+    assert.equal(approve.code, 1, approve.stderr);
+    assert.equal(approve.stderr, `openwsus: cannot change approvals: ${replicaMessage}\n`);
+    const create = await cli('b', 'groups', 'create', 'Local');
+    assert.equal(create.code, 1, create.stderr);
+    assert.equal(create.stderr, `openwsus: cannot create groups: ${replicaMessage}\n`);
     await withStoreAt(dbs.b.url, async (store) => {
       const refused = (what: string) => (error: unknown) => error instanceof ReplicaChangeRefused && error.message === `cannot ${what}: ${replicaMessage}`;
       const local: Approval = { id: randomUUID(), updateId: approved[4]!.updateId, revisionNumber: approved[4]!.revisionNumber, groupId: SERVERS, action: 'Install', adminName: 'bob', createdAt: new Date().toISOString() };
