@@ -28,8 +28,9 @@ export async function createHttpServer(options: HttpOptions): Promise<FastifyIns
   const common = {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
-    // Idle keep-alive sockets (a downstream's pooled connection) must not hold a shutdown open.
-    forceCloseConnections: true,
+    // At shutdown, idle keep-alive sockets (a downstream's pooled connection) are closed at once;
+    // requests still running finish first (server.ts bounds the wait).
+    forceCloseConnections: 'idle' as const,
     // IIS paths are case-insensitive and WSUS clients rely on it (WSUS-PROTOCOLS §2.1).
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   };

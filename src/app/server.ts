@@ -10,6 +10,9 @@ import { registerContentRoutes } from '../services/content-route.ts';
 import { registerUpstreamServices } from '../services/upstream/index.ts';
 import { ClientContext, registerClientServices } from '../services/client/index.ts';
 
+/** How long running requests may take to finish at shutdown before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
 export interface RunningServer {
   readonly store: Store;
   readonly listeners: readonly { readonly url: string; readonly app: FastifyInstance }[];
@@ -68,7 +71,16 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
     store,
     listeners,
     async close() {
+      // Stop taking requests, let the running ones finish, then close the store they use. A
+      // keep-alive socket whose request ends during shutdown would stay open for its keep-alive
+      // timeout, so sockets are closed as they go idle; stragglers are cut after the grace.
+      const started = Date.now();
+      const sweep = setInterval(() => {
+        const late = Date.now() - started > SHUTDOWN_GRACE_MS;
+        for (const l of listeners) late ? l.app.server.closeAllConnections() : l.app.server.closeIdleConnections();
+      }, 100);
       await Promise.allSettled(listeners.map((l) => l.app.close()));
+      clearInterval(sweep);
       await store.close();
     },
   };

@@ -36,7 +36,8 @@ export async function writeGeneratedCatalog(
         files += written.written;
         bytes += written.bytes;
       }
-      extra.onProgress?.(++done, catalog.size);
+      done++;
+      extra.onProgress?.(done, catalog.size);
     }
   }
   const partial = `${path}.partial`;

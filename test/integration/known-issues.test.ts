@@ -75,7 +75,7 @@ test(
 for (const dialect of availableBackends().filter((d) => d === 'postgres')) {
   test(
     `SIGTERM while downstreams synchronize: running requests finish, nothing is logged as an error [${dialect}]`,
-    { todo: 'src/app/server.ts closes the store under running requests', timeout: 120_000 },
+    { timeout: 120_000 },
     async (t) => {
       const dataDir = tempDir(t, 'sigterm');
       const db = await createBackendDatabase(dialect, dataDir);
@@ -108,7 +108,7 @@ for (const dialect of availableBackends().filter((d) => d === 'postgres')) {
 // src/catalog/export.ts: `extra.onProgress?.(++done, catalog.size)` increments `done` only when
 // onProgress is given (optional call short-circuits its arguments), so without one the result
 // says `documents: 0` (bench/upstream.ts and these tests call it without onProgress).
-test('writeGeneratedCatalog counts the documents it wrote without an onProgress', { todo: 'src/catalog/export.ts counts inside an optional call' }, async (t) => {
+test('writeGeneratedCatalog counts the documents it wrote without an onProgress', async (t) => {
   const result = await writeGeneratedCatalog({ updates: 100, seed: 'count' }, join(tempDir(t, 'count'), 'c.owx'));
   assert.equal(result.documents, 100);
 });
