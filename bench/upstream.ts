@@ -13,7 +13,9 @@
 // async tasks in --client-processes child processes (default 1; the table says how busy the client
 // was, so a saturated client shows). A row stops handing out GetUpdateData batches after
 // --max-seconds or --max-requests GetUpdateData calls, whichever comes first; it then says which
-// share of the pulls it completed. Content throughput is bench/content.ts's business.
+// share of the pulls it completed. Meanwhile the parent asks /health four times a second: the
+// slowest answer is how long the server's event loop was held. Content throughput is
+// bench/content.ts's business.
 //
 // Prints Markdown tables; writes every figure to bench/out/upstream.json.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { request } from 'undici';
 import { STATIC_DOCUMENTS } from '../src/catalog/index.ts';
 import { writeGeneratedCatalog } from '../src/catalog/export.ts';
 import { runCli } from '../test/support/cli.ts';
@@ -134,6 +137,9 @@ interface Row {
   readonly hwmKiB: number;
   /** CPU the client processes used, as a share of the wall time (1 = one core busy). */
   readonly clientCores: number;
+  /** Slowest /health answer during the row, and /health requests that failed. */
+  readonly healthWorstMs: number;
+  readonly healthFailures: number;
   readonly errors: readonly string[];
 }
 
@@ -170,7 +176,26 @@ async function measureRow(
       first += count;
       return runChild<ClientResult>(SCRIPT, args);
     });
-    const results = await Promise.all(children);
+    // The parent has nothing else to do: it asks /health four times a second, and the slowest
+    // answer says how long the server's event loop was held (or whether it dropped connections).
+    let probing = true;
+    const health = { worstMs: 0, failures: 0 };
+    const probe = (async () => {
+      while (probing) {
+        const start = performance.now();
+        try {
+          const response = await request(`${server.url}/health`, { signal: AbortSignal.timeout(300_000) });
+          await response.body.dump();
+          if (response.statusCode !== 200) health.failures++;
+        } catch {
+          health.failures++;
+        }
+        health.worstMs = Math.max(health.worstMs, performance.now() - start);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const results = await Promise.all(children).finally(() => (probing = false));
+    await probe;
     const rss = sampler.stop();
     const hwmKiB = procStatusKiB(server.pid, 'VmHWM') ?? 0;
     const ops: Record<string, number[]> = {};
@@ -179,6 +204,8 @@ async function measureRow(
     const end = Math.max(...results.map((r) => r.lastEndMs));
     const seconds = (end - start) / 1000;
     const completed = results.reduce((n, r) => n + r.completed, 0);
+    const errors = results.flatMap((r) => r.errors);
+    if (errors.length > 0) process.stderr.write(`server output (last 4,000 characters):\n${server.output().slice(-4000)}\n`);
     return {
       downstreams: options.downstreams,
       clientProcesses: processes,
@@ -193,7 +220,9 @@ async function measureRow(
       peakRssKiB: rss.peakKiB,
       hwmKiB,
       clientCores: results.reduce((n, r) => n + r.cpuMs, 0) / 1000 / seconds,
-      errors: results.flatMap((r) => r.errors),
+      healthWorstMs: health.worstMs,
+      healthFailures: health.failures,
+      errors,
     };
   } finally {
     const stopped = await server.stop();
@@ -213,6 +242,7 @@ const SUMMARY: readonly Column<Row>[] = [
   { title: 'GetUpdateData calls', value: (r) => formatInteger(r.updateDataCalls) },
   { title: 'server RSS idle', value: (r) => formatKiB(r.idleRssKiB) },
   { title: 'server RSS peak', value: (r) => formatKiB(Math.max(r.peakRssKiB, r.hwmKiB)) },
+  { title: 'slowest /health', value: (r) => `${(r.healthWorstMs / 1000).toFixed(1)} s${r.healthFailures > 0 ? ` (${r.healthFailures} failed)` : ''}` },
   { title: 'client CPU (cores)', value: (r) => r.clientCores.toFixed(2) },
 ];
 
@@ -289,24 +319,28 @@ async function main(): Promise<void> {
   const pgDatabase = backend === 'postgres' ? await createTemporaryDatabase(values.pg, `openwsus_bench_upstream_${process.pid}`) : undefined;
   const database = pgDatabase?.url ?? `sqlite:${join(dataDir, 'openwsus.db')}`;
   const rows: Row[] = [];
+  let failure: Error | undefined;
   try {
     process.stderr.write(`importing ${relative(ROOT, file)} into ${backend}…\n`);
     const importStart = performance.now();
     const imported = await runCli(['--data', dataDir, '--database', database, 'import', file, '--json'], { timeoutMs: 30 * 60_000 });
-    if (imported.code !== 0) fail(`import failed: ${imported.stderr}`);
+    if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
     process.stderr.write(`  imported in ${((performance.now() - importStart) / 1000).toFixed(1)} s\n`);
 
     for (const downstreams of counts) {
       process.stderr.write(`${downstreams} downstream(s)…\n`);
       const row = await measureRow({ dataDir, database, downstreams, clientProcesses, maxSeconds, maxRequests });
-      if (row.errors.length > 0) fail(`downstreams failed:\n${row.errors.slice(0, 5).join('\n')}`);
+      if (row.errors.length > 0) throw new Error(`${row.errors.length} downstreams failed:\n${row.errors.slice(0, 5).join('\n')}`);
       process.stderr.write(`  ${formatInteger(row.revisions)} revisions in ${row.seconds.toFixed(1)} s, ${row.completed}/${downstreams} pulls complete\n`);
       rows.push(row);
     }
+  } catch (error) {
+    failure = error as Error;
   } finally {
     await pgDatabase?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
+  if (failure !== undefined) fail(failure.message);
 
   const machine = describeMachine();
   const command = `node_modules/.bin/node bench/upstream.ts ${process.argv.slice(2).join(' ')}`.trim();

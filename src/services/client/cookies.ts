@@ -2,7 +2,7 @@
 // (domain/cookie.ts, store.serverKeys) under cookie kinds of their own, so neither role's cookie
 // opens the other's door.
 import { COOKIE_IV_BYTES, openPayload, readCookieHeader, sealPayload, type CookieKind, type SealingKey } from '../../domain/cookie.ts';
-import { parseBase64, SoapFault, type SoapNode } from '../../soap/index.ts';
+import { SoapFault, type SoapNode } from '../../soap/index.ts';
 import type { Store } from '../../store/index.ts';
 
 const KEY_REFRESH_MS = 5 * 60_000;
@@ -130,16 +130,6 @@ export class ClientCookies {
   }
 }
 
-/** The EncryptedData bytes of a cookie element, undefined when absent, empty or not base64. */
-export function encryptedDataOf(cookie: SoapNode | undefined): Buffer | undefined {
-  if (cookie === undefined) return undefined;
-  let text: string | undefined;
-  try {
-    text = cookie.child('EncryptedData')?.asString();
-  } catch {
-    return undefined;
-  }
-  if (text === undefined) return undefined;
-  const bytes = parseBase64(text);
-  return bytes === undefined || bytes.length === 0 ? undefined : bytes;
-}
+import { encryptedDataOf } from '../cookie-data.ts';
+
+export { encryptedDataOf };

@@ -10,8 +10,9 @@ import {
   type CookieVerdict,
   type SealingKey,
 } from '../../domain/cookie.ts';
-import { parseBase64, SoapFault, type SoapNode } from '../../soap/index.ts';
+import { SoapFault, type SoapNode } from '../../soap/index.ts';
 import type { Store } from '../../store/index.ts';
+import { encryptedDataOf } from '../cookie-data.ts';
 
 const KEY_REFRESH_MS = 5 * 60_000;
 
@@ -64,7 +65,7 @@ export class CookieAuthority {
    * clear `Expiration` beside the sealed data is not trusted.
    */
   async verify(op: SoapNode): Promise<CookieClaims> {
-    const bytes = encryptedDataOf(op);
+    const bytes = encryptedDataOf(op.child('cookie'));
     if (bytes === undefined) throw new SoapFault('InvalidCookie', '', { reason: 'no readable cookie' });
     const verdict = await this.judge(bytes, 'server');
     if (verdict.ok) return verdict.claims;
@@ -106,17 +107,3 @@ export class CookieAuthority {
   }
 }
 
-/** The EncryptedData bytes of the `cookie` parameter, undefined when absent, empty or not base64. */
-function encryptedDataOf(op: SoapNode): Buffer | undefined {
-  const cookie = op.child('cookie');
-  if (cookie === undefined) return undefined;
-  let text: string | undefined;
-  try {
-    text = cookie.child('EncryptedData')?.asString();
-  } catch {
-    return undefined;
-  }
-  if (text === undefined) return undefined;
-  const bytes = parseBase64(text);
-  return bytes === undefined || bytes.length === 0 ? undefined : bytes;
-}
