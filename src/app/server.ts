@@ -9,6 +9,13 @@ import { ContentStore } from '../content/index.ts';
 import { registerContentRoutes } from '../services/content-route.ts';
 import { registerUpstreamServices } from '../services/upstream/index.ts';
 import { ClientContext, registerClientServices } from '../services/client/index.ts';
+import { SyncScheduler } from '../sync/scheduler.ts';
+import { synchronize } from '../sync/index.ts';
+import { createAdministration } from '../admin/index.ts';
+import { registerConsole } from '../admin/console/index.ts';
+import { RollupSchedule } from '../sync/rollup.ts';
+import { CleanupSchedule } from '../maintenance/schedule.ts';
+import { ContentDownloader } from '../sync/content-downloader.ts';
 
 /** How long running requests may take to finish at shutdown before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -19,7 +26,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: BootConfig, logger: Logger): Promise<RunningServer> {
+export interface ServerOptions {
+  /** The automatic synchronization's clock and how often it re-reads the schedule (tests). */
+  readonly schedule?: { readonly now?: () => Date; readonly pollMs?: number };
+}
+
+export async function startServer(config: BootConfig, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const store = await openStore({ dataDir: config.data, ...(config.database ? { database: config.database } : {}) });
   const started = Date.now();
   const health = async (): Promise<HealthReport> => {
@@ -43,10 +55,14 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
   const content = ContentStore.inDataDir(config.data);
   // One client context for every listener: they share the per-group scan scopes.
   const clients = new ClientContext({ store });
+  // The administration API (/api/v1): creates the first administrator on a fresh database.
+  const administration = await createAdministration({ store, logger: logger.child({ component: 'admin' }), synchronize });
   const routes = async (app: FastifyInstance): Promise<void> => {
     registerContentRoutes(app, { content, serverHeader: `openwsus/${VERSION}` });
     await registerUpstreamServices(app, { store });
     await registerClientServices(app, clients);
+    await administration.register(app);
+    registerConsole(app);
   };
   const listeners: { url: string; app: FastifyInstance }[] = [];
   try {
@@ -67,6 +83,20 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
     { urls: listeners.map((l) => l.url), data: config.data, content: dataPaths(config.data).content, database: store.dialect, serverId: store.serverId },
     'openwsus is serving',
   );
+  // Automatic synchronization (schedule.mode = automatic); idle in manual mode.
+  // Scheduled runs go through the administration's runner: one synchronization at a time, with progress for the console.
+  const scheduler = new SyncScheduler({ store, logger: logger.child({ component: 'sync-schedule' }), run: (signal) => administration.sync.run(signal), ...options.schedule });
+  scheduler.start();
+  // The content download queue: resumes what a previous run left, then follows synchronizations
+  // and approvals (also those made by other processes, through the change sequence).
+  const downloader = new ContentDownloader({ store, content, logger: logger.child({ component: 'content' }) });
+  downloader.start();
+  // The daily cleanup (cleanup.enabled, cleanup.time); resumes a run a previous process left unfinished.
+  const cleanup = new CleanupSchedule({ store, content, logger: logger.child({ component: 'cleanup' }) });
+  cleanup.start();
+  // Reporting rollup to the upstream: after each synchronization and every rollup.intervalMinutes.
+  const rollups = new RollupSchedule({ store, version: VERSION, logger: logger.child({ component: 'rollup' }) });
+  rollups.start();
   return {
     store,
     listeners,
@@ -79,7 +109,7 @@ export async function startServer(config: BootConfig, logger: Logger): Promise<R
         const late = Date.now() - started > SHUTDOWN_GRACE_MS;
         for (const l of listeners) late ? l.app.server.closeAllConnections() : l.app.server.closeIdleConnections();
       }, 100);
-      await Promise.allSettled(listeners.map((l) => l.app.close()));
+      await Promise.allSettled([...listeners.map((l) => l.app.close()), scheduler.stop(), downloader.stop(), administration.close(), cleanup.stop(), rollups.stop()]);
       clearInterval(sweep);
       await store.close();
     },

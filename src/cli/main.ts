@@ -13,6 +13,13 @@ import { registerSync } from './commands/sync.ts';
 import { registerGroups } from './commands/groups.ts';
 import { registerUpdates } from './commands/updates.ts';
 import { registerComputers } from './commands/computers.ts';
+import { registerSimulateClients } from './commands/simulate-clients.ts';
+import { registerRules } from './commands/rules.ts';
+import { registerAccounts } from './commands/accounts.ts';
+import { registerTokens } from './commands/tokens.ts';
+import { addRemoteOptions } from './api-client.ts';
+import { registerCleanup } from './commands/cleanup.ts';
+import { registerDownstream, registerRollup } from './commands/downstream.ts';
 
 /** Errors whose message already tells the user what is wrong and what to fix. */
 const EXPLAINED = new Set([
@@ -61,6 +68,14 @@ export function buildProgram(): Command {
   registerGroups(program);
   registerUpdates(program);
   registerComputers(program);
+  registerAccounts(program);
+  registerTokens(program);
+  addRemoteOptions(program);
+  registerSimulateClients(program);
+  registerRules(program);
+  registerCleanup(program);
+  registerRollup(program);
+  registerDownstream(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

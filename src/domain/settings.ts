@@ -4,7 +4,10 @@
 // and security updates) and the rules derived from them (where the upstream is, which products
 // a selection expands to, when the next automatic synchronization is due). Pure: sealing the
 // proxy password needs randomness and a key, so sync/ does it and hands the sealed text here.
+import { APPROVAL_AUTOMATION_SETTING_KEYS } from './approval-automation.ts';
 import { CLIENT_SETTING_KEYS } from './computer.ts';
+import { ROLLUP_SETTING_KEYS } from './rollup.ts';
+import { CLEANUP_SETTING_KEYS, DEFAULT_CLEANUP_POLICY, DEFAULT_CLEANUP_TIME } from './cleanup-rules.ts';
 import { z } from 'zod';
 import type { CategoryNode } from './catalog-records.ts';
 import { DEFAULT_UPSTREAM_CONFIG, UPSTREAM_SETTING_KEYS } from './upstream-config.ts';
@@ -115,12 +118,20 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   def('content.deferredDownloads', 'boolean', z.boolean(), 'download files only for approved updates', BOOL, { default: true }),
   def('content.expressFiles', 'boolean', z.boolean(), 'download express installation files', BOOL, { default: false }),
   def('content.storeLocally', 'boolean', z.boolean(), 'keep update files on this server (false: clients use Microsoft Update)', BOOL, { default: true }),
+  // The download queue (sync/content-downloader.ts): files at once, how often the running server
+  // looks for newly wanted files (approvals made elsewhere), first wait after a failed download.
+  def('content.downloadConcurrency', 'integer', z.number().int().min(1).max(32), 'files downloaded at once', 'a whole number 1-32', { default: 4 }),
+  def('content.checkIntervalSeconds', 'integer', z.number().int().min(1).max(86_400), 'how often the server checks for files to download, seconds', 'a whole number 1-86400', { default: 60 }),
+  def('content.retryDelaySeconds', 'integer', z.number().int().min(1).max(86_400), 'wait before retrying a failed download, seconds (doubled each time)', 'a whole number 1-86400', { default: 300 }),
   // How clients find their groups (domain/computer.ts): server-side or client-side targeting.
   def(CLIENT_SETTING_KEYS.targetingMode, 'choice', z.enum(['server', 'client']), 'who assigns computers to groups: admins (server) or the clients\' policy (client)', 'server or client', {
     default: 'server',
     choices: ['server', 'client'],
   }),
   def(CLIENT_SETTING_KEYS.createMissingGroups, 'boolean', z.boolean(), 'with client-side targeting, create groups that clients name and that do not exist', BOOL, { default: false }),
+  // The two options of WSUS "Automatic Approvals" (domain/approval-automation.ts; rules: openwsus rules).
+  def(APPROVAL_AUTOMATION_SETTING_KEYS.approveNewRevisions, 'boolean', z.boolean(), 'a new revision of an approved update takes its approvals', BOOL, { default: true }),
+  def(APPROVAL_AUTOMATION_SETTING_KEYS.declineExpired, 'boolean', z.boolean(), 'decline an update when a new revision expires it', BOOL, { default: true }),
   // The upstream role's own settings (domain/upstream-config.ts), settable the same way.
   def(UPSTREAM_SETTING_KEYS.catalogOnlySync, 'boolean', z.boolean(), 'downstream servers take metadata only', BOOL, { default: DEFAULT_UPSTREAM_CONFIG.catalogOnlySync }),
   def(UPSTREAM_SETTING_KEYS.lazySync, 'boolean', z.boolean(), 'downstream servers download a file only when needed', BOOL, { default: DEFAULT_UPSTREAM_CONFIG.lazySync }),
@@ -134,6 +145,16 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     default: DEFAULT_UPSTREAM_CONFIG.maxDownstreamServers,
   }),
   def(UPSTREAM_SETTING_KEYS.allowedDownstreamServers, 'guids', guidList, 'only these downstream server ids may synchronize (unset: any)', 'a comma-separated list of server GUIDs'),
+  def(ROLLUP_SETTING_KEYS.detailed, 'boolean', z.boolean(), 'collect computers and update status from downstream servers (DoDetailedRollup; false: server summaries only)', BOOL, { default: true }),
+  def(ROLLUP_SETTING_KEYS.intervalMinutes, 'integer', z.number().int().min(0).max(10080), 'minutes between rollups to the upstream server while serving (0: only after each synchronization)', 'a whole number 0-10080', { default: 240 }),
+  def(ROLLUP_SETTING_KEYS.statusBatchSize, 'integer', z.number().int().min(1).max(5000), 'most computers a downstream server may send per RollupComputerStatus call', 'a whole number 1-5000', { default: 500 }),
+  // Maintenance (domain/cleanup-rules.ts): a daily cleanup in `openwsus serve`.
+  def(CLEANUP_SETTING_KEYS.enabled, 'boolean', z.boolean(), 'run the cleanup every day in openwsus serve', BOOL, { default: true }),
+  def(CLEANUP_SETTING_KEYS.time, 'time', z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM'), 'time of the daily cleanup (UTC, HH:MM)', 'a time HH:MM (00:00-23:59)', { default: DEFAULT_CLEANUP_TIME }),
+  def(CLEANUP_SETTING_KEYS.computerDays, 'integer', z.number().int().min(1), 'delete computers not heard from for this many days', 'a whole number of days >= 1', { default: DEFAULT_CLEANUP_POLICY.computerDays }),
+  def(CLEANUP_SETTING_KEYS.supersededDays, 'integer', z.number().int().min(1), 'decline superseded updates on the server at least this many days', 'a whole number of days >= 1', { default: DEFAULT_CLEANUP_POLICY.supersededDays }),
+  def(CLEANUP_SETTING_KEYS.revisionDays, 'integer', z.number().int().min(1), 'delete old revisions once the newest is this many days old', 'a whole number of days >= 1', { default: DEFAULT_CLEANUP_POLICY.revisionDays }),
+  def(CLEANUP_SETTING_KEYS.eventDays, 'integer', z.number().int().min(1), 'keep client events this many days', 'a whole number of days >= 1', { default: DEFAULT_CLEANUP_POLICY.eventDays }),
 ];
 
 const BY_KEY = new Map(SETTING_DEFINITIONS.map((d) => [d.key, d]));
@@ -353,7 +374,8 @@ export function knownClassifications(categories: readonly CategoryNode[], select
 
 /**
  * The next automatic synchronization strictly after `now`: `syncsPerDay` times a day, evenly
- * spaced from `firstSyncTime` (UTC), as WSUS schedules them. Undefined in manual mode.
+ * spaced from `firstSyncTime` (UTC), as WSUS schedules them. Undefined in manual mode. The
+ * offset of up to 30 minutes each slot runs at is domain/sync-schedule.ts's.
  */
 export function nextScheduledSync(schedule: DownstreamSettings['schedule'], now: Date): Date | undefined {
   if (schedule.mode !== 'automatic') return undefined;

@@ -68,6 +68,9 @@ export {
   type SoapService,
   type SoapServiceDefinition,
   type RegisterSoapOptions,
+  type DiscardLimits,
+  DEFAULT_DISCARD_LIMITS,
+  sharedSoapBody,
 } from './service.ts';
 export {
   soapCall,

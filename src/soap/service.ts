@@ -9,8 +9,12 @@
 //   body over the size limit) gets a `Client` fault with ErrorCode InvalidParameters and a
 //   plain-language Message, HTTP 500 like every fault of a real WSUS.
 // - SOAP headers are ignored (WSUS defines none).
+// - A body over the size limit is not parsed, but what the client goes on sending is read and
+//   thrown away before the fault is sent (a lingering close, RFC 9112 §9.6): an HTTP/1.1 client
+//   sends its whole request before it reads, and a socket closed under it loses the fault.
 
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encodeXpressBody } from '../metadata/xpress.ts';
 import { SoapXmlBuilder, type SoapBody } from './builder.ts';
@@ -130,7 +134,20 @@ export interface RegisterSoapOptions {
   readonly limits?: Partial<SoapLimits>;
   /** Write `faultactor` (the service URL) in faults, as WSUS does. Default true. */
   readonly faultActor?: boolean;
+  /** Bounds on reading and discarding the rest of an oversized body (DEFAULT_DISCARD_LIMITS). */
+  readonly discard?: Partial<DiscardLimits>;
 }
+
+/** How much of an oversized request body is read and thrown away, and for how long at most. */
+export interface DiscardLimits {
+  /** Most bytes read and dropped; a body declared longer (Content-Length) is not waited for. */
+  readonly maxBytes: number;
+  /** From the refusal to the end of the body; a slower client gets the fault and a closed socket. */
+  readonly maxMs: number;
+}
+
+/** Room for a client that sends some tens of MB over a slow link, as nginx's lingering_time. */
+export const DEFAULT_DISCARD_LIMITS: DiscardLimits = Object.freeze({ maxBytes: 64 * 1024 * 1024, maxMs: 30_000 });
 
 /** Media types a SOAP request may be sent as; a missing Content-Type is tolerated. */
 const SOAP_MEDIA_TYPES = new Set(['text/xml', 'application/soap+xml', 'application/xml']);
@@ -147,6 +164,7 @@ export async function registerSoapService(
 ): Promise<void> {
   const limits = resolveSoapLimits(service.limits, options.limits);
   const faultActor = options.faultActor ?? true;
+  const discard = { ...DEFAULT_DISCARD_LIMITS, ...options.discard };
   // A router that ignores duplicate slashes already sends '//X' to '/X' (and refuses both).
   const config = app.initialConfig as { ignoreDuplicateSlashes?: boolean; routerOptions?: { ignoreDuplicateSlashes?: boolean } };
   const collapsesSlashes = Boolean(config.routerOptions?.ignoreDuplicateSlashes || config.ignoreDuplicateSlashes);
@@ -159,14 +177,17 @@ export async function registerSoapService(
       await handlePost(service, limits, faultActor, request, reply);
       return reply;
     };
-    const errorHandler = (error: Error, request: FastifyRequest, reply: FastifyReply): void => {
-      const code = (error as { code?: string }).code;
-      const fault =
-        code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? new SoapFault('InvalidParameters', `the request body exceeds the limit of ${limits.maxBodyBytes} bytes`)
-          : new SoapFault('InvalidParameters', `the request could not be read: ${error.message}`, { cause: error });
+    const errorHandler = async (error: Error, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const tooLarge = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      const fault = tooLarge
+        ? new SoapFault('InvalidParameters', `the request body exceeds the limit of ${limits.maxBodyBytes} bytes`)
+        : new SoapFault('InvalidParameters', `the request could not be read: ${error.message}`, { cause: error });
+      // fastify marks the answer `Connection: close` because the body was left unread; once it
+      // has been read to its end, the connection can serve the next request.
+      if (tooLarge && (await discardBody(request.raw, discard))) reply.removeHeader('connection');
       const version: SoapVersion = mediaTypeOf(request.headers['content-type']) === 'application/soap+xml' ? '1.2' : '1.1';
       sendFault(service, faultActor, request, reply, fault, version, quotedAction(request, version));
+      return reply;
     };
     const get = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const operations = Object.keys(service.operations).join(', ');
@@ -188,6 +209,35 @@ export async function registerSoapService(
         scope.route({ method: 'GET', url, handler: get });
       }
     }
+  });
+}
+
+/**
+ * Reads the rest of a refused body and drops it, without holding more than one chunk. True when
+ * the body was read to its end; false when the client declared or sent more than the bound,
+ * took longer than allowed, or went away (the fault then goes out with `Connection: close`).
+ */
+function discardBody(raw: IncomingMessage, bounds: DiscardLimits): Promise<boolean> {
+  if (raw.complete) return Promise.resolve(true);
+  // With a Content-Length over the limit, fastify refuses before reading a byte of the body.
+  if (raw.destroyed || Number(raw.headers['content-length']) > bounds.maxBytes) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const finish = (drained: boolean): void => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', onEnd).off('close', onGone).off('error', onGone);
+      if (!drained) raw.pause();
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes > bounds.maxBytes) finish(false);
+    };
+    const onEnd = (): void => finish(true);
+    const onGone = (): void => finish(false);
+    const timer = setTimeout(onGone, bounds.maxMs);
+    raw.on('data', onData).on('end', onEnd).on('close', onGone).on('error', onGone);
+    raw.resume();
   });
 }
 
@@ -291,8 +341,14 @@ async function handlePost(
       },
     };
     const result = await service.operations[operation]!(op, context);
-    const text = writeSoapResponse({ style: service.style, version }, service.namespaceOf(operation), operation, result ?? undefined);
-    send(service, request, reply, 200, text, { style: service.style, version }, service.style === 'wcf' ? 'private' : 'private, max-age=0');
+    const shape: EnvelopeShape = { style: service.style, version };
+    const xpress = service.xpress && acceptsXpress(request.headers['accept-encoding']);
+    const encode = (): Buffer => {
+      const bytes = Buffer.from(writeSoapResponse(shape, service.namespaceOf(operation), operation, result ?? undefined), 'utf8');
+      return xpress ? encodeXpressBody(bytes) : bytes;
+    };
+    const payload = typeof result === 'object' && sharedBodies.has(result) ? encodedOnce(result, `${version} ${operation} ${xpress}`, encode) : encode();
+    send(service, reply, 200, payload, xpress, shape, service.style === 'wcf' ? 'private' : 'private, max-age=0');
   } catch (error) {
     sendFault(service, faultActor, request, reply, error, version, method);
   }
@@ -319,31 +375,48 @@ function sendFault(
     request.log.error({ err: error, soapFault: { id, method } }, `SOAP operation of ${service.name} failed`);
   }
   const shape: EnvelopeShape = { style: service.style, version };
+  const xpress = service.xpress && acceptsXpress(request.headers['accept-encoding']);
   const text = writeSoapFault(shape, fault, {
     id,
     actor: faultActor ? (fault.actor ?? serviceUrlOf(request)) : undefined,
     method: fault.method ?? method,
   });
-  send(service, request, reply, 500, text, shape, 'private');
+  const bytes = Buffer.from(text, 'utf8');
+  send(service, reply, 500, xpress ? encodeXpressBody(bytes) : bytes, xpress, shape, 'private');
 }
 
 function send(
   service: SoapService,
-  request: FastifyRequest,
   reply: FastifyReply,
   status: number,
-  text: string,
+  payload: Buffer,
+  xpress: boolean,
   shape: EnvelopeShape,
   cacheControl: string,
 ): void {
-  let payload: Buffer = Buffer.from(text, 'utf8');
   reply.code(status).header('content-type', contentTypeFor(shape.version)).header('cache-control', cacheControl);
-  if (service.xpress) {
-    reply.header('vary', 'Accept-Encoding');
-    if (acceptsXpress(request.headers['accept-encoding'])) {
-      payload = encodeXpressBody(payload);
-      reply.header('content-encoding', 'xpress');
-    }
-  }
+  if (service.xpress) reply.header('vary', 'Accept-Encoding');
+  if (xpress) reply.header('content-encoding', 'xpress');
   void reply.send(payload);
+}
+
+/** Answers handed to many requests at once (see sharedSoapBody), encoded once per wire form. */
+const sharedBodies = new WeakMap<object, Map<string, Buffer>>();
+
+/**
+ * Marks an answer that a handler returns to many requests alike (GetRevisionIdList of a whole
+ * catalog, asked by fifty downstream servers at once): its envelope is written and encoded once
+ * per wire form, and every socket is sent the same bytes, instead of one copy of several MB each.
+ */
+export function sharedSoapBody(xml: string): SoapBody {
+  const body = Object.freeze({ xml });
+  sharedBodies.set(body, new Map());
+  return body;
+}
+
+function encodedOnce(body: object, form: string, encode: () => Buffer): Buffer {
+  const forms = sharedBodies.get(body)!;
+  let bytes = forms.get(form);
+  if (bytes === undefined) forms.set(form, (bytes = encode()));
+  return bytes;
 }

@@ -1,7 +1,10 @@
 // Events agents report and the update status they imply (migration 0005).
-import type { ReportingEvent, StatusReport, UpdateStatus } from '../domain/client-event.ts';
+import { applyStatusReports, type ReportingEvent, type StatusReport, type UpdateStatus } from '../domain/client-event.ts';
 import { clientDb } from './client-schema.ts';
-import { atomically, nowIso, type StoreContext } from './sql-util.ts';
+import { atomically, inList, nowIso, type StoreContext } from './sql-util.ts';
+
+/** Events a computer keeps (the newest); WSUS too keeps reported events for a while only. */
+export const EVENTS_KEPT_PER_COMPUTER = 1000;
 
 export interface StoredEvent extends ReportingEvent {
   readonly computerId: string;
@@ -15,17 +18,29 @@ export class ClientEventRepository {
     this.#ctx = ctx;
   }
 
-  /** Stores the events not stored before (by EventInstanceID) and returns those, in the order given. */
-  async record(computerId: string, events: readonly ReportingEvent[]): Promise<ReportingEvent[]> {
+  /**
+   * Stores the events not stored before (by EventInstanceID) and returns those, in the order
+   * given. A computer keeps its newest `keep` events: beyond that the oldest go, and once it holds
+   * that many, an event older than all of them is not taken (it may be one already dropped,
+   * resent: taking it again would apply its old news twice).
+   */
+  async record(computerId: string, events: readonly ReportingEvent[], keep = EVENTS_KEPT_PER_COMPUTER): Promise<ReportingEvent[]> {
     if (events.length === 0) return [];
     return atomically(this.#ctx.db, async (tx) => {
       const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
       const receivedAt = nowIso();
+      const held = await db
+        .selectFrom('client_event')
+        .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('time_at_target').as('oldest')])
+        .where('computer_id', '=', computerId)
+        .executeTakeFirstOrThrow();
+      const oldest = Number(held.n) >= keep && held.oldest !== null ? String(held.oldest) : undefined;
       const fresh: ReportingEvent[] = [];
       const seen = new Set<string>();
       for (const e of events) {
         if (seen.has(e.eventInstanceId)) continue;
         seen.add(e.eventInstanceId);
+        if (oldest !== undefined && e.timeAtTarget < oldest) continue;
         const inserted = await db
           .insertInto('client_event')
           .values({
@@ -47,6 +62,22 @@ export class ClientEventRepository {
           .returning('event_instance_id')
           .executeTakeFirst();
         if (inserted !== undefined) fresh.push(e);
+      }
+      // Pruned a tenth past the limit at a time, so a steady reporter does not delete at every batch.
+      if (Number(held.n) + fresh.length > keep + Math.ceil(keep / 10)) {
+        const beyond = await db
+          .selectFrom('client_event')
+          .select('event_instance_id')
+          .where('computer_id', '=', computerId)
+          .orderBy('time_at_target', 'desc')
+          .orderBy('event_instance_id', 'desc')
+          .offset(keep)
+          .limit(1_000_000)
+          .execute();
+        const ids = beyond.map((r) => r.event_instance_id);
+        for (let i = 0; i < ids.length; i += 500) {
+          await db.deleteFrom('client_event').where(inList(this.#ctx.dialect, 'event_instance_id', ids.slice(i, i + 500))).execute();
+        }
       }
       return fresh;
     });
@@ -79,21 +110,34 @@ export class ClientEventRepository {
     }));
   }
 
-  /** Applies status reports in order; a report that replaces all forgets what it does not list. */
+  /**
+   * Applies status reports in order (domain applyStatusReports); a report that replaces all
+   * forgets what it does not list. Only what changed is written, so `changedAt` says when each
+   * status last changed.
+   */
   async applyStatus(computerId: string, reports: readonly StatusReport[], at: Date): Promise<void> {
     if (reports.length === 0) return;
     await atomically(this.#ctx.db, async (tx) => {
       const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
+      const rows = await db.selectFrom('update_status').select(['update_id', 'status']).where('computer_id', '=', computerId).execute();
+      const current = new Map(rows.map((r) => [r.update_id, r.status as UpdateStatus]));
+      const next = applyStatusReports(current, reports);
+      const gone = [...current.keys()].filter((id) => !next.has(id));
+      for (let i = 0; i < gone.length; i += 500) {
+        await db
+          .deleteFrom('update_status')
+          .where('computer_id', '=', computerId)
+          .where(inList(this.#ctx.dialect, 'update_id', gone.slice(i, i + 500)))
+          .execute();
+      }
       const changedAt = at.toISOString();
-      for (const report of reports) {
-        if (report.replacesAll) await db.deleteFrom('update_status').where('computer_id', '=', computerId).execute();
-        for (const c of report.changes) {
-          await db
-            .insertInto('update_status')
-            .values({ computer_id: computerId, update_id: c.updateId, status: c.status, changed_at: changedAt })
-            .onConflict((oc) => oc.columns(['computer_id', 'update_id']).doUpdateSet({ status: c.status, changed_at: changedAt }))
-            .execute();
-        }
+      for (const [updateId, status] of next) {
+        if (current.get(updateId) === status) continue;
+        await db
+          .insertInto('update_status')
+          .values({ computer_id: computerId, update_id: updateId, status, changed_at: changedAt })
+          .onConflict((oc) => oc.columns(['computer_id', 'update_id']).doUpdateSet({ status, changed_at: changedAt }))
+          .execute();
       }
     });
   }

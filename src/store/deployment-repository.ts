@@ -11,6 +11,8 @@ import { SettingRepository } from './setting-repository.ts';
 
 export const APPROVAL_CHANGE = 'approval';
 export const DECLINE_CHANGE = 'decline';
+/** A decline taken back (reinstated); the entity is the removed row's decline_id. */
+export const DECLINE_REMOVED_CHANGE = 'decline-removed';
 /** An approval taken back; the entity is the removed row's approval_id (replicas learn it via markDead). */
 export const APPROVAL_REMOVED_CHANGE = 'approval-removed';
 /**
@@ -48,6 +50,16 @@ export interface UpdateListFilter {
   readonly classification?: string;
   /** Part of the title (case-insensitive), or a KB number. */
   readonly text?: string;
+  /** Only updates not approved for any group. */
+  readonly unapproved?: boolean;
+  /** Only updates of these product categories (the caller expands families to products). */
+  readonly productIds?: readonly string[];
+  /** Computers' reported status: some computer needs it, it failed on some, installed where reported, nobody reported it. */
+  readonly status?: 'needed' | 'failed' | 'installed' | 'no-status';
+  /** Exactly this KB number (digits). */
+  readonly kb?: string;
+  /** False: only updates that are not declined. */
+  readonly includeDeclined?: boolean;
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -270,6 +282,38 @@ export class ApprovalRepository {
       .where('r.update_type', 'in', APPROVABLE_TYPES);
     if (filter.approved) query = query.where((eb) => eb.exists(eb.selectFrom('approval as a').select('a.approval_id').whereRef('a.update_id', '=', 'r.update_id')));
     if (filter.declined) query = query.where((eb) => eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id')));
+    if (filter.includeDeclined === false) query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id'))));
+    if (filter.unapproved) query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('approval as a').select('a.approval_id').whereRef('a.update_id', '=', 'r.update_id'))));
+    if (filter.kb !== undefined) query = query.where('r.kb_article_id', '=', filter.kb);
+    if (filter.productIds !== undefined) {
+      const ids = filter.productIds.map((id) => id.toLowerCase());
+      query = query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('prerequisite as pp')
+            .select('pp.revision_id')
+            .whereRef('pp.revision_id', '=', 'r.revision_id')
+            .where('pp.is_category', '=', true)
+            .where(inList(this.#ctx.dialect, 'pp.update_id', ids.length > 0 ? ids : [''])),
+        ),
+      );
+    }
+    if (filter.status !== undefined) {
+      const statuses = clientDb(this.#ctx);
+      const rows = (values?: readonly string[]) => {
+        let q = statuses.selectFrom('update_status as s').select('s.update_id').where('s.update_id', '=', sql.ref<string>('r.update_id'));
+        if (values !== undefined) q = q.where('s.status', 'in', values);
+        return q;
+      };
+      const NEEDED = ['NotInstalled', 'Downloaded'];
+      const wanted = filter.status;
+      query = query.where((eb) => {
+        if (wanted === 'needed') return eb.exists(rows(NEEDED));
+        if (wanted === 'failed') return eb.exists(rows(['Failed']));
+        if (wanted === 'installed') return eb.and([eb.exists(rows(['Installed', 'InstalledPendingReboot'])), eb.not(eb.exists(rows([...NEEDED, 'Failed'])))]);
+        return eb.not(eb.exists(rows()));
+      });
+    }
     if (filter.classification !== undefined) {
       const wanted = filter.classification.toLowerCase();
       query = query.where((eb) =>
@@ -400,6 +444,24 @@ export class DeclineRepository {
   async upsert(declines: readonly Decline[]): Promise<number> {
     await refuseIfReplica(this.#ctx, 'decline updates');
     return writeDeclines(this.#ctx, declines);
+  }
+
+  /**
+   * Takes a decline back (WSUS "reinstate"): the update is offered again as not approved, so an
+   * approval left from before the decline goes too. False when it was not declined.
+   */
+  async reinstate(updateId: string): Promise<boolean> {
+    await refuseIfReplica(this.#ctx, 'reinstate updates');
+    return atomically(this.#ctx.db, async (db) => {
+      const removed = await db.deleteFrom('decline').where('update_id', '=', updateId).returning('decline_id').executeTakeFirst();
+      if (removed === undefined) return false;
+      const approvals = await db.deleteFrom('approval').where('update_id', '=', updateId).returning('approval_id').execute();
+      await new ChangeSequence({ db, dialect: this.#ctx.dialect }).advance([
+        { kind: DECLINE_REMOVED_CHANGE, entityId: Number(removed.decline_id) },
+        ...approvals.map((a) => ({ kind: APPROVAL_REMOVED_CHANGE, entityId: Number(a.approval_id) })),
+      ]);
+      return true;
+    });
   }
 }
 

@@ -5,6 +5,7 @@ export type { RevisionInput } from './revision-import.ts';
 export { REVISION_CHANGE } from './revision-import.ts';
 export type { CatalogRepository, RevisionRelationships } from './catalog-repository.ts';
 export type { FileRepository } from './file-repository.ts';
+export type { ContentQueueRepository, CandidateFile } from './content-queue-repository.ts';
 export type { AnchorRepository } from './anchor-repository.ts';
 export type { SettingRepository } from './setting-repository.ts';
 export type { SyncRunRepository, SyncRunChange } from './sync-run-repository.ts';
@@ -22,3 +23,5 @@ export { heldRevisions, withSyncLock, SyncLockedError, type SyncLockHolder, type
 export type { ComputerRepository } from './computer-repository.ts';
 export type { ScanCatalogRepository, ScanRevision, NumberedApproval, ExtendedFragments } from './scan-catalog-repository.ts';
 export type { ClientEventRepository, StoredEvent } from './client-event-repository.ts';
+export type { CleanupRepository, CleanupRunRecord, CleanupCounts } from './cleanup-repository.ts';
+export { CLEANUP_TABLES } from './cleanup-repository.ts';

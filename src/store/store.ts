@@ -3,13 +3,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Kysely, type Dialect } from 'kysely';
+import { AccountRepository, AuditRepository } from './account-repository.ts';
+import { AdminQueryRepository } from './admin-query-repository.ts';
 import { AnchorRepository } from './anchor-repository.ts';
+import { ApprovalRuleRepository } from './approval-rule-repository.ts';
 import { CatalogRepository } from './catalog-repository.ts';
 import { CatalogGraphRepository } from './catalog-graph-repository.ts';
 import { ChangeSequence } from './change-sequence.ts';
+import { CleanupRepository } from './cleanup-repository.ts';
 import { ClientEventRepository } from './client-event-repository.ts';
 import { ComputerRepository } from './computer-repository.ts';
 import { ConfigVersionRepository } from './config-version-repository.ts';
+import { ContentQueueRepository } from './content-queue-repository.ts';
 import { DeploymentFeedRepository } from './deployment-feed-repository.ts';
 import { ApprovalRepository, DeclineRepository, GroupRepository } from './deployment-repository.ts';
 import { DownstreamRepository } from './downstream-repository.ts';
@@ -26,6 +31,7 @@ import { openSqlite } from './sqlite-dialect.ts';
 import type { Db, StoreContext } from './sql-util.ts';
 import { SyncRunRepository } from './sync-run-repository.ts';
 import { TaskRepository } from './task-repository.ts';
+import { RollupRepository, RollupSentRepository } from './rollup-repository.ts';
 
 export const SQLITE_FILE_NAME = 'openwsus.db';
 
@@ -44,6 +50,7 @@ export interface OpenStoreOptions {
 export interface Repositories {
   readonly catalog: CatalogRepository;
   readonly files: FileRepository;
+  readonly contentQueue: ContentQueueRepository;
   readonly anchors: AnchorRepository;
   readonly settings: SettingRepository;
   readonly syncRuns: SyncRunRepository;
@@ -61,6 +68,13 @@ export interface Repositories {
   readonly computers: ComputerRepository;
   readonly scanCatalog: ScanCatalogRepository;
   readonly clientEvents: ClientEventRepository;
+  readonly cleanup: CleanupRepository;
+  readonly accounts: AccountRepository;
+  readonly audit: AuditRepository;
+  readonly adminQueries: AdminQueryRepository;
+  readonly approvalRules: ApprovalRuleRepository;
+  readonly rollup: RollupRepository;
+  readonly rollupSent: RollupSentRepository;
 }
 
 export interface StoreTransaction extends Repositories {
@@ -72,6 +86,7 @@ export function repositories(ctx: StoreContext): Repositories {
   return {
     catalog: new CatalogRepository(ctx),
     files: new FileRepository(ctx),
+    contentQueue: new ContentQueueRepository(ctx),
     anchors: new AnchorRepository(ctx),
     settings: new SettingRepository(ctx),
     syncRuns: new SyncRunRepository(ctx),
@@ -89,6 +104,13 @@ export function repositories(ctx: StoreContext): Repositories {
     computers: new ComputerRepository(ctx),
     scanCatalog: new ScanCatalogRepository(ctx),
     clientEvents: new ClientEventRepository(ctx),
+    cleanup: new CleanupRepository(ctx),
+    accounts: new AccountRepository(ctx),
+    audit: new AuditRepository(ctx),
+    adminQueries: new AdminQueryRepository(ctx),
+    approvalRules: new ApprovalRuleRepository(ctx),
+    rollup: new RollupRepository(ctx),
+    rollupSent: new RollupSentRepository(ctx),
   };
 }
 

@@ -15,18 +15,25 @@ import {
   upstreamOrigin,
   type DownstreamSettings,
 } from '../domain/settings.ts';
+import { filterLocalized, offeredLanguages, planLanguages, unavailableLanguagesMessage } from '../domain/language-selection.ts';
 import { batches, classifyRevision, planFetch, withDelta } from '../domain/sync-plan.ts';
+import { ruleCandidate } from '../domain/approval-automation.ts';
 import type { RevisionKey } from '../domain/update.ts';
 import { decodeUpdateBlob } from '../metadata/cab/index.ts';
 import { ingestUpdate } from '../metadata/update-parser.ts';
 import { SoapClientError, SoapFault } from '../soap/index.ts';
 import { heldRevisions, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
+import { reconcileContentQueue, type QueueReconciliation } from './content-downloader.ts';
 import { synchronizeDeployments, type DeploymentsReport } from './replica.ts';
 import { createSyncTransport } from './transport.ts';
 import { UpstreamClient, UpstreamProtocolError, DSS_PROTOCOL_VERSION, type RetryPolicy, type UpstreamConfigData } from './upstream-client.ts';
 
 /** The ids sent in the last completed updates phase: they go with Delta=true next time. */
 export const UPDATES_FILTER_ANCHOR = 'upstream.updates.filter';
+/** The warning task while selected languages are not offered by the upstream. */
+export const LANGUAGES_TASK = 'sync.languages-unavailable';
+/** The filter anchor's value once a replica asked for every update. */
+const EVERYTHING_FILTER = 'everything';
 /** What the upstream's GetConfigData said last (the content phase reads it: CatalogOnlySync, LazySync). */
 export const UPSTREAM_CONFIG_SETTING = 'internal.upstreamConfig';
 
@@ -63,6 +70,8 @@ export interface SyncReport {
   readonly updates: { readonly listed: number; readonly fetched: number };
   /** Replica mode only: what GetDeployments changed. */
   readonly deployments?: DeploymentsReport;
+  /** Files newly queued for download, and waiting ones no longer wanted. */
+  readonly content?: QueueReconciliation;
   /** Products and classifications the updates filter named (products expanded). */
   readonly filter: { readonly products: readonly string[]; readonly classifications: readonly string[] };
   readonly calls: Readonly<Record<string, number>>;
@@ -79,7 +88,8 @@ export class SyncError extends Error {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this host still runs (a lock or lease holder that died does not). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -102,7 +112,9 @@ export function describeSyncFailure(error: unknown, origin: string): string {
     // The client's message repeats the URL; the origin says it once.
     const prefix = `${error.operation} at ${error.url}: `;
     const detail = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-    return `${what} at ${origin} (${error.operation}: ${detail})`;
+    // Web services are not redirected (a loop or a portal in the way): following would hide it.
+    const redirect = error.statusCode !== undefined && error.statusCode >= 300 && error.statusCode < 400 ? '; a redirect, which a synchronization does not follow: check upstream.server, upstream.port and upstream.ssl' : '';
+    return `${what} at ${origin} (${error.operation}: ${detail}${redirect})`;
   }
   if (error instanceof UpstreamProtocolError) return `the upstream server at ${origin} broke the protocol: ${error.message}`;
   return (error as Error)?.message ?? String(error);
@@ -131,12 +143,15 @@ class Run {
     updates: { listed: 0, fetched: 0 },
     filter: { products: [] as string[], classifications: [] as string[] },
     deployments: undefined as DeploymentsReport | undefined,
+    content: undefined as QueueReconciliation | undefined,
   };
   readonly #store: Store;
   readonly #options: SyncEngineOptions;
   readonly #settings: DownstreamSettings;
   readonly #client: UpstreamClient;
   readonly #runId: number;
+  /** Languages whose localized data is kept (undefined: all), decided with the upstream's config. */
+  #keptLanguages: readonly string[] | undefined;
 
   constructor(options: SyncEngineOptions, settings: DownstreamSettings, client: UpstreamClient, runId: number) {
     this.#store = options.store;
@@ -159,6 +174,10 @@ class Run {
       await this.#enter('deployments');
       this.report.deployments = await synchronizeDeployments(this.#store, this.#client);
     }
+    // What the catalog and approvals now call for goes into the download queue, which the
+    // running server works off (content-downloader.ts).
+    await this.#enter('content');
+    this.report.content = await reconcileContentQueue(this.#store, this.#options.locale);
   }
 
   async #metadata(): Promise<void> {
@@ -178,6 +197,10 @@ class Run {
     });
 
     await this.#enter('updates');
+    if (this.#settings.replica) {
+      await this.#everything(config.maxNumberOfUpdatesPerRequest);
+      return;
+    }
     // Expanded at every run, from the categories held now: a product the upstream added under a
     // selected family is taken from its first synchronization on.
     const categories = await store.catalog.categories();
@@ -202,6 +225,25 @@ class Run {
     });
   }
 
+  /**
+   * A replica takes what its upstream has, whatever its own selection says: no product or
+   * classification list, which an upstream answers with every update (WSUS-PROTOCOLS §2.5). The
+   * anchor of a filtered list is not used for it: changes since then would miss what the old
+   * filter left out.
+   */
+  async #everything(batchSize: number): Promise<void> {
+    const store = this.#store;
+    this.report.filter = { products: [], classifications: [] };
+    const previous = await store.anchors.get(UPDATES_FILTER_ANCHOR);
+    const anchor = previous === EVERYTHING_FILTER ? await store.anchors.get(ANCHORS.updates) : undefined;
+    const list = await this.#client.getRevisionIdList({ getConfig: false, ...this.#anchor(anchor) });
+    this.report.updates.listed = list.revisions.length;
+    await this.#fetch('updates', list.revisions, batchSize, async (tx) => {
+      await tx.anchors.set(ANCHORS.updates, list.anchor);
+      await tx.anchors.set(UPDATES_FILTER_ANCHOR, EVERYTHING_FILTER);
+    });
+  }
+
   #anchor(anchor: string | undefined): { anchor?: string } {
     return anchor === undefined || anchor === '' ? {} : { anchor };
   }
@@ -210,11 +252,24 @@ class Run {
     const store = this.#store;
     await store.transaction(async (tx) => {
       await tx.languages.upsert(config.languages);
-      const known = (await tx.languages.list()).map((l) => l.shortName);
-      const wanted = selectedLanguages(this.#settings.languages, this.#options.locale ?? Intl.DateTimeFormat().resolvedOptions().locale);
-      if (known.length > 0) await tx.languages.setEnabled(wanted === undefined ? known : known.filter((l) => wanted.includes(l)));
+      // An upstream leaves its language list out when nothing changed since our config anchor:
+      // what it offered last time still holds.
+      const previous = (await tx.settings.get(UPSTREAM_CONFIG_SETTING)) as { offeredLanguages?: string[] } | undefined;
+      const offered = config.languages.length > 0 ? offeredLanguages(config.languages) : (previous?.offeredLanguages ?? []);
+      // Only `languages = locale` needs it, and Intl takes a good tenth of a second to set up.
+      const locale = this.#settings.languages.kind === 'locale' ? (this.#options.locale ?? Intl.DateTimeFormat().resolvedOptions().locale) : '';
+      if (offered.length > 0) {
+        const plan = planLanguages(this.#settings.languages, locale, offered);
+        this.#keptLanguages = plan.kept;
+        await tx.languages.setEnabled([...(plan.kept ?? offered)]);
+        const [open] = await tx.tasks.list({ kind: LANGUAGES_TASK });
+        if (plan.unavailable.length > 0) await tx.tasks.raise({ kind: LANGUAGES_TASK, message: unavailableLanguagesMessage(plan.unavailable, this.#client.origin) });
+        else if (open !== undefined) await tx.tasks.resolve(open.id);
+      } else {
+        this.#keptLanguages = selectedLanguages(this.#settings.languages, locale);
+      }
       const { languages: _languages, newConfigAnchor: _anchor, ...rest } = config;
-      await tx.settings.set(UPSTREAM_CONFIG_SETTING, rest);
+      await tx.settings.set(UPSTREAM_CONFIG_SETTING, { ...rest, offeredLanguages: offered });
       if (config.newConfigAnchor !== '') await tx.anchors.set(ANCHORS.config, config.newConfigAnchor);
     });
   }
@@ -248,12 +303,18 @@ class Run {
           if (answer.updates.length !== batch.length) throw new UpstreamProtocolError(`GetUpdateData: ${batch.length} revisions asked, ${answer.updates.length} returned`);
           inputs = answer.updates.map((u, i) => {
             const asked = batch[i]!;
-            const { record, fragments } = ingestUpdate(u.xml);
+            const ingested = ingestUpdate(u.xml);
+            const { record, fragments } = filterLocalized(ingested.record, ingested.fragments, this.#keptLanguages);
             if (record.key.updateId !== asked.updateId || record.key.revisionNumber !== asked.revisionNumber) {
               throw new UpstreamProtocolError(
                 `GetUpdateData: ${asked.updateId}/${asked.revisionNumber} was asked, the document sent is ${record.key.updateId}/${record.key.revisionNumber}`,
               );
             }
+            // FileDigestList names the files of this revision (§2.6): a digest the document does
+            // not list means the answer and the document disagree.
+            const digests = new Set(record.files.map((f) => f.sha1));
+            const stray = u.fileDigests.find((d) => !digests.has(d));
+            if (stray !== undefined) throw new UpstreamProtocolError(`GetUpdateData: the file digest ${stray} sent for ${asked.updateId}/${asked.revisionNumber} is not one of its document's files`);
             const muUrls: Record<string, string> = {};
             for (const f of record.files) {
               const url = answer.fileUrls.get(f.sha1);
@@ -273,6 +334,10 @@ class Run {
           const last = written === list.length - 1;
           await store.transaction(async (tx) => {
             await tx.catalog.upsertRevisions(inputs.map((x) => x.input));
+            // Automatic approvals with the revisions they concern; a replica takes its approvals from upstream.
+            if (phase === 'updates' && !this.#settings.replica) {
+              await tx.approvalRules.applyToSynchronized(inputs.map((x) => ({ ...ruleCandidate(x.input.record), change: x.change })));
+            }
             if (last) await finish(tx);
           });
           written++;
@@ -360,6 +425,7 @@ export async function synchronize(options: SyncEngineOptions): Promise<SyncRepor
         updates: run.report.updates,
         filter: run.report.filter,
         ...(run.report.deployments !== undefined && { deployments: run.report.deployments }),
+        ...(run.report.content !== undefined && { content: run.report.content }),
         calls: Object.fromEntries(client.calls),
         ms: performance.now() - started,
       };

@@ -176,6 +176,11 @@ export class UpstreamClient {
     return this.#cookie!;
   }
 
+  /** The server cookie, renewed when it is near its end (the rollup calls carry it too). */
+  async cookie(): Promise<{ readonly expiration: string; readonly data: string }> {
+    return this.#validCookie();
+  }
+
   /** A Server Sync call with the cookie; on InvalidCookie/InvalidAuthorizationCookie, the handshake again and one more try. */
   async #call(operation: string, parameters: (b: SoapXmlBuilder) => void): Promise<SoapNode | undefined> {
     for (let attempt = 0; ; attempt++) {
@@ -255,9 +260,26 @@ export class UpstreamClient {
       const plain = u.optString('XmlUpdateBlob');
       const packed = u.optString('XmlUpdateBlobCompressed');
       if (plain === undefined && packed === undefined) throw new UpstreamProtocolError(`GetUpdateData: no document for ${key.updateId}/${key.revisionNumber}`);
-      return { key, xml: plain ?? decode(packed!), fileDigests: u.list('FileDigestList').map((d) => d.asString()) };
+      let xml = plain;
+      if (xml === undefined) {
+        try {
+          xml = decode(packed!);
+        } catch (error) {
+          throw new UpstreamProtocolError(`GetUpdateData: the compressed document of ${key.updateId}/${key.revisionNumber} cannot be read (${(error as Error).message})`);
+        }
+      }
+      return { key, xml, fileDigests: u.list('FileDigestList').map((d) => d.asString()) };
     });
     return { updates, fileUrls };
+  }
+
+  /**
+   * DownloadFiles (WSUS-PROTOCOLS §2.7): asks a lazy upstream to fetch files it answered 404 for
+   * (at most 100 SHA-1 digests, base64). Digests it does not know fail the call with
+   * FileDigestsMissing, whose Message lists them joined by `|`.
+   */
+  async downloadFiles(digests: readonly string[]): Promise<void> {
+    await this.#call('DownloadFiles', (b) => b.list('fileDigestList', 'base64Binary', digests));
   }
 
   /** GetDeployments (replica mode, WSUS-PROTOCOLS §2.8): the result element, decoded by sync/replica.ts. */

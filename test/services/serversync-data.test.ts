@@ -138,6 +138,9 @@ forEachBackend('DownloadFiles queues known files and names the unknown ones in F
     assert.equal(answer.result, undefined);
     assert.equal((await store.files.get(a.sha1))?.state, 'queued');
     assert.equal((await store.files.get(b.sha1))?.state, 'present');
+    // Into the download queue as asked for by a downstream; the present one is left out.
+    assert.equal((await store.contentQueue.get(a.sha1))?.requested, true);
+    assert.equal(await store.contentQueue.get(b.sha1), undefined);
 
     await store.files.markFailed(a.sha1, 'upstream said 404');
     const missing = [sha1Of('nowhere-1'), sha1Of('nowhere-2')];

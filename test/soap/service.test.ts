@@ -2,6 +2,7 @@
 // faults in the captured shapes, and bad input of every kind gets a clean fault while the server
 // keeps serving.
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -15,6 +16,7 @@ import {
   registerSoapService,
   SoapFault,
   SoapXmlBuilder,
+  sharedSoapBody,
   type SoapService,
 } from '../../src/soap/index.ts';
 import {
@@ -486,6 +488,95 @@ describe('bad input gets a clean fault and the server keeps serving', () => {
     assert.equal((await post(SERVER_SYNC_PATH, envelope11(GET_COOKIE), action)).status, 200);
   });
 
+  // A socket client, so that what happens to the connection shows: an HTTP/1.1 client sends its
+  // whole request before it reads the answer (RFC 9112 §9.6 asks the server for a lingering close).
+  interface RawExchange {
+    /** Bytes of the body written before the socket failed or closed. */
+    written: number;
+    error?: string;
+    /** Answers read in order, each with status, headers and body. */
+    answers: Array<{ status: number; headers: string; body: string }>;
+    closedAfterMs: number;
+  }
+  async function sendRaw(
+    url: string,
+    head: string,
+    size: number,
+    pace: { chunk: number; everyMs: number } | undefined,
+    then?: string,
+  ): Promise<RawExchange> {
+    const { hostname, port } = new URL(url);
+    const socket: Socket = connect(Number(port), hostname);
+    const started = Date.now();
+    let received = Buffer.alloc(0);
+    let written = 0;
+    let error: string | undefined;
+    const answers: RawExchange['answers'] = [];
+    socket.on('error', (e) => (error = (e as NodeJS.ErrnoException).code ?? e.message));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      for (;;) {
+        const end = received.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const headers = received.subarray(0, end).toString('latin1');
+        const length = Number(/\r\ncontent-length: *([0-9]+)/i.exec(headers)?.[1] ?? 0);
+        if (received.length < end + 4 + length) return;
+        answers.push({ status: Number(headers.slice(9, 12)), headers, body: received.subarray(end + 4, end + 4 + length).toString('utf8') });
+        received = received.subarray(end + 4 + length);
+        if (then !== undefined && answers.length === 1) socket.write(then);
+      }
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(head);
+    const block = Buffer.alloc(pace?.chunk ?? 64 * 1024, 0x20);
+    while (written < size && !socket.destroyed) {
+      const n = Math.min(block.length, size - written);
+      const flushed = socket.write(block.subarray(0, n));
+      written += n;
+      if (pace !== undefined) await new Promise((r) => setTimeout(r, pace.everyMs));
+      else if (!flushed) await new Promise((r) => socket.once('drain', r).once('close', r));
+    }
+    await closed;
+    return { written, ...(error !== undefined && { error }), answers, closedAfterMs: Date.now() - started };
+  }
+  const oversizedHead = (size: number, extra = ''): string =>
+    `POST ${SERVER_SYNC_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\n` +
+    `SOAPAction: "${SERVER_SYNC_NS}/GetRevisionIdList"\r\nContent-Length: ${size}\r\n${extra}\r\n`;
+
+  it('a client sending 10 MB can send all of it, read the fault, and reuse the connection', async () => {
+    const size = 10 * 1024 * 1024;
+    const next = `GET ${SERVER_SYNC_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`;
+    const exchange = await sendRaw(server.url, oversizedHead(size), size, undefined, next);
+    assert.equal(exchange.error, undefined);
+    assert.equal(exchange.written, size);
+    assert.deepEqual(exchange.answers.map((a) => a.status), [500, 200]);
+    assert.doesNotMatch(exchange.answers[0]!.headers, /connection: close/i);
+    assert.match(exchange.answers[0]!.body, /exceeds the limit of 8388608 bytes/);
+  });
+
+  it('the rest of an oversized body is read within bounds: a slow client or a huge one gets the fault and a closed socket', async () => {
+    const bounded = await startServer((app) => registerSoapService(app, serverSync, { discard: { maxMs: 300, maxBytes: 16 * 1024 * 1024 } }));
+    try {
+      // 9 MiB declared, sent 4 KiB every 20 ms: it would take 47 s.
+      const slow = await sendRaw(bounded.url, oversizedHead(9 * 1024 * 1024), 9 * 1024 * 1024, { chunk: 4096, everyMs: 20 });
+      assert.deepEqual(slow.answers.map((a) => a.status), [500]);
+      assert.match(slow.answers[0]!.headers, /connection: close/i);
+      assert.ok(slow.closedAfterMs < 3000, `closed after ${slow.closedAfterMs} ms`);
+      // Declared beyond maxBytes: not waited for at all.
+      const huge = await sendRaw(bounded.url, oversizedHead(1024 * 1024 * 1024), 64 * 1024, { chunk: 4096, everyMs: 1 });
+      assert.deepEqual(huge.answers.map((a) => a.status), [500]);
+      assert.match(huge.answers[0]!.body, /exceeds the limit/);
+      // No length declared (one 40 MiB chunk): reading stops maxBytes past the limit.
+      const chunked = `POST ${SERVER_SYNC_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n${(40 * 1024 * 1024).toString(16)}\r\n`;
+      const flood = await sendRaw(bounded.url, chunked, 40 * 1024 * 1024, undefined);
+      assert.deepEqual(flood.answers.map((a) => a.status), [500]);
+      assert.ok(flood.written < 40 * 1024 * 1024);
+      assert.equal((await request(`${bounded.url}${SERVER_SYNC_PATH}`)).statusCode, 200);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it('element and depth limits can be set per registration', async () => {
     const tight = defineSoapService({ paths: ['/Tight/Tight.asmx'], namespace: SERVER_SYNC_NS, operations: { GetCookie: () => '' } });
     const small = await startServer((app) => registerSoapService(app, tight, { limits: { maxElements: 50 } }));
@@ -500,6 +591,33 @@ describe('bad input gets a clean fault and the server keeps serving', () => {
       assert.match(text, /more than 50 elements/);
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('shared answers', () => {
+  it('one shared body answers many requests, plain and XPRESS, each in its own envelope form', async () => {
+    const body = sharedSoapBody(`<GetCookieResult><Expiration>2026-10-04T20:33:26Z</Expiration></GetCookieResult>`);
+    const shared = defineSoapService({ paths: ['/Shared/Shared.asmx'], namespace: SERVER_SYNC_NS, operations: { GetCookie: () => body } });
+    const app = await startServer((a) => registerSoapService(a, shared));
+    try {
+      const call = async (headers: Record<string, string>): Promise<Answer> => {
+        const res = await request(`${app.url}/Shared/Shared.asmx`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${SERVER_SYNC_NS}/GetCookie"`, ...headers },
+          body: envelope11(GET_COOKIE),
+        });
+        const bytes = Buffer.from(await res.body.arrayBuffer());
+        return { status: res.statusCode, headers: res.headers, body: bytes, text: bytes.toString('utf8') };
+      };
+      const [a, b, packed] = await Promise.all([call({}), call({}), call({ 'accept-encoding': 'xpress' })]);
+      assert.equal(a.status, 200);
+      assert.match(a.text, /<GetCookieResponse xmlns="[^"]+"><GetCookieResult><Expiration>2026-10-04T20:33:26Z<\/Expiration><\/GetCookieResult><\/GetCookieResponse>/);
+      assert.equal(b.text, a.text);
+      assert.equal(packed.headers['content-encoding'], 'xpress');
+      assert.equal(decodeXpressBody(packed.body).toString('utf8'), a.text);
+    } finally {
+      await app.close();
     }
   });
 });

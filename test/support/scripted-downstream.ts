@@ -109,10 +109,13 @@ export function onlyThese(products: readonly string[], classifications: readonly
 /** Durations of calls by operation, shared by as many downstreams as one wants to measure together. */
 export class CallTimings {
   readonly byOperation = new Map<string, number[]>();
+  /** When (Date.now()) a call of each operation last ended. */
+  readonly lastEnded = new Map<string, number>();
   record(operation: string, ms: number): void {
     let list = this.byOperation.get(operation);
     if (list === undefined) this.byOperation.set(operation, (list = []));
     list.push(ms);
+    this.lastEnded.set(operation, Date.now());
   }
 }
 

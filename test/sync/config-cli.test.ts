@@ -17,19 +17,20 @@ test('config set, get and unset', { timeout: 120_000 }, async () => {
     assert.equal(defaults['proxy.password'], null);
     assert.equal(defaults['upstream.lazySync'], true, 'the upstream role\'s settings are there too');
 
-    for (const [key, value] of [
-      ['upstream.source', 'server'],
-      ['upstream.port', '8531'],
-      ['upstream.ssl', 'yes'],
-      ['classifications', 'E6CF1350-C01B-414D-A61F-263D14D133B4,0fa1201d-4330-4fa8-8ae9-b877473b6441'],
-      ['languages', 'en,de'],
-      ['proxy.password', 's3cret-pass'],
-      ['upstream.maxDownstreamServers', '5'],
-    ]) {
-      const r = await cli('set', key!, value!);
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(!r.stdout.includes('s3cret'), r.stdout);
-    }
+    // Several pairs in one command, written together.
+    const set = await cli(
+      'set',
+      'upstream.source', 'server',
+      'upstream.port', '8531',
+      'upstream.ssl', 'yes',
+      'classifications', 'E6CF1350-C01B-414D-A61F-263D14D133B4,0fa1201d-4330-4fa8-8ae9-b877473b6441',
+      'languages', 'en,de',
+      'proxy.password', 's3cret-pass',
+      'upstream.maxDownstreamServers', '5',
+    );
+    assert.equal(set.code, 0, set.stderr);
+    assert.ok(!set.stdout.includes('s3cret'), set.stdout);
+    assert.match(set.stdout, /^upstream\.port = 8531$/m);
     const got = stdoutJson<Record<string, unknown>>(await cli('get', '--json'));
     assert.equal(got['upstream.port'], 8531);
     assert.equal(got['upstream.ssl'], true);
@@ -51,9 +52,14 @@ test('config set, get and unset', { timeout: 120_000 }, async () => {
       await store.close();
     }
 
-    const bad = await cli('set', 'schedule.syncsPerDay', '30');
+    // One wrong pair: nothing is written.
+    const bad = await cli('set', 'upstream.port', '9000', 'schedule.syncsPerDay', '30');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /schedule\.syncsPerDay.*1-24/);
+    const odd = await cli('set', 'upstream.port', '9000', 'upstream.ssl');
+    assert.equal(odd.code, 2);
+    assert.match(odd.stderr, /KEY VALUE pairs; "upstream\.ssl" has no value/);
+    assert.equal((await cli('get', 'upstream.port')).stdout, '8531\n', 'neither command changed anything');
     const unknown = await cli('set', 'upstream.srever', 'x');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown setting "upstream\.srever"/);

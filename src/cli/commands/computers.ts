@@ -2,6 +2,8 @@
 // (server-side targeting) until the administration API takes it over.
 import type { Command } from 'commander';
 import { CliError, commandContext, printJson } from '../context.ts';
+import { remoteClient } from '../api-client.ts';
+import { refuseIfReplica } from '../replica.ts';
 import { withStore } from '../store.ts';
 import { findGroup } from './groups.ts';
 
@@ -20,6 +22,8 @@ export function registerComputers(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteComputersList(remote, options);
       const rows = await withStore(context, async (store) => {
         const [list, groups, counts] = await Promise.all([store.computers.list(), store.groups.list(), store.clientEvents.statusCountsByComputer()]);
         const nameOf = new Map(groups.map((g) => [g.id, g.name]));
@@ -30,6 +34,8 @@ export function registerComputers(program: Command): void {
             name: c.dnsName,
             ipAddress: c.ipAddress ?? null,
             os: osText(c) || null,
+            make: c.manufacturer ?? null,
+            model: c.model ?? null,
             groups: c.groupIds.map((g) => nameOf.get(g) ?? g),
             lastSyncAt: c.lastSyncAt ?? null,
             lastReportAt: c.lastReportAt ?? null,
@@ -65,9 +71,12 @@ export function registerComputers(program: Command): void {
     .requiredOption('--group <name>', 'the group to move it to')
     .action(async (name: string, options: { group: string }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteComputerMove(remote, name, options);
       const { ALL_COMPUTERS_GROUP_ID } = await import('../../domain/wellknown.ts');
       const { CLIENT_SETTING_KEYS } = await import('../../domain/computer.ts');
       const { computer, group, mode } = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'move computers between groups');
         const group = findGroup(await store.groups.list(), options.group);
         // Every computer is in All Computers already; "moving" there would mean no group at all.
         if (group.id === ALL_COMPUTERS_GROUP_ID) throw new CliError('every computer is in All Computers: choose another --group (Unassigned Computers to ungroup it)');

@@ -1,20 +1,8 @@
 // `openwsus config`: the run-time settings (domain/settings.ts) as the store keeps them.
 import type { Command } from 'commander';
 import { CliError, commandContext, printJson } from '../context.ts';
+import { remoteClient } from '../api-client.ts';
 import { withStore } from '../store.ts';
-
-/** On a replica, products and classifications come from the upstream: changing them here is refused. */
-async function refuseReplicaOwned(settings: { all(): Promise<Record<string, unknown>> }, key: string, verb: string): Promise<void> {
-  const { REPLICA_OWNED_SETTINGS, ReplicaChangeRefused, refuseOnReplica } = await import('../../domain/replica-guard.ts');
-  if (!REPLICA_OWNED_SETTINGS.includes(key)) return;
-  const { resolveDownstreamSettings } = await import('../../domain/settings.ts');
-  try {
-    refuseOnReplica(resolveDownstreamSettings(await settings.all()).settings, `${verb} ${key}`);
-  } catch (error) {
-    if (error instanceof ReplicaChangeRefused) throw new CliError(error.message, 1);
-    throw error;
-  }
-}
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('show and change the settings (upstream, proxy, products, classifications, languages, schedule, content)');
@@ -26,6 +14,8 @@ export function registerConfig(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (key: string | undefined, options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteConfigGet(remote, key, options);
       const { SETTING_DEFINITIONS, SettingError, displaySettingValue, settingDefinition } = await import('../../domain/settings.ts');
       const definitions = (() => {
         try {
@@ -56,29 +46,33 @@ export function registerConfig(program: Command): void {
 
   config
     .command('set')
-    .description('change a setting; lists are comma-separated (products, classifications, languages)')
+    .description('change settings, one KEY VALUE pair or several (written together, or none if one is wrong); lists are comma-separated (products, classifications, languages)')
     .argument('<key>', 'a setting such as upstream.server (see config get)')
     .argument('<value>', 'its new value')
-    .action(async (key: string, value: string, _options: unknown, command: Command) => {
+    .argument('[more...]', 'further KEY VALUE pairs')
+    .action(async (key: string, value: string, more: string[], _options: unknown, command: Command) => {
       const context = commandContext(command);
       const { SettingError, parseSettingText, settingDefinition } = await import('../../domain/settings.ts');
-      let parsed: unknown;
-      try {
-        parsed = parseSettingText(key, value);
-      } catch (error) {
-        if (error instanceof SettingError) throw new CliError(error.message, 2);
-        throw error;
-      }
-      const secret = settingDefinition(key).kind === 'secret';
-      await withStore(context, async (store) => {
-        await refuseReplicaOwned(store.settings, key, 'set');
-        if (secret) {
-          const { sealSecret } = await import('../../sync/secrets.ts');
-          parsed = await sealSecret(store.settings, String(parsed));
+      if (more.length % 2 !== 0) throw new CliError(`config set takes KEY VALUE pairs; "${more[more.length - 1]}" has no value`, 2);
+      const pairs: { key: string; value: unknown; secret: boolean }[] = [];
+      const given = [key, value, ...more];
+      for (let i = 0; i < given.length; i += 2) {
+        try {
+          const k = given[i]!;
+          pairs.push({ key: k, value: parseSettingText(k, given[i + 1]!), secret: settingDefinition(k).kind === 'secret' });
+        } catch (error) {
+          if (error instanceof SettingError) throw new CliError(error.message, 2);
+          throw error;
         }
-        await store.settings.set(key, parsed);
-      });
-      process.stdout.write(`${key} = ${secret ? '********' : Array.isArray(parsed) ? parsed.join(',') : String(parsed)}\n`);
+      }
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteConfigSet(remote, Object.fromEntries(pairs.map((p) => [p.key, p.value])));
+      // Judged on the settings as they were (products chosen with upstream.replica in one command
+      // are the selection made before the server became a replica); secrets sealed; all in one
+      // transaction: as the API does it (admin/operations/settings.ts).
+      const { applySettings } = await import('../../admin/operations/settings.ts');
+      await withStore(context, (store) => applySettings(store, Object.fromEntries(pairs.map((p) => [p.key, p.value]))));
+      for (const p of pairs) process.stdout.write(`${p.key} = ${p.secret ? '********' : Array.isArray(p.value) ? p.value.join(',') : String(p.value)}\n`);
     });
 
   config
@@ -95,10 +89,8 @@ export function registerConfig(program: Command): void {
         if (error instanceof SettingError) throw new CliError(error.message, 2);
         throw error;
       }
-      await withStore(context, async (store) => {
-        await refuseReplicaOwned(store.settings, key, 'unset');
-        await store.settings.delete(key);
-      });
+      const { unsetSetting } = await import('../../admin/operations/settings.ts');
+      await withStore(context, (store) => unsetSetting(store, key));
       const shown = displaySettingValue(key, d.default);
       process.stdout.write(`${key} unset${shown === undefined ? '' : ` (default: ${Array.isArray(shown) ? shown.join(',') : String(shown)})`}\n`);
     });

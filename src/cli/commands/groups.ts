@@ -2,8 +2,9 @@
 // takes it over. Names are what administrators type, so names are unique across the tree here.
 import type { Command } from 'commander';
 import type { ComputerGroup } from '../../domain/deployment.ts';
-import type { Store } from '../../store/index.ts';
 import { CliError, commandContext, printJson } from '../context.ts';
+import { remoteClient } from '../api-client.ts';
+import { refuseIfReplica } from '../replica.ts';
 import { withStore } from '../store.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,61 +25,6 @@ export function findGroup(groups: readonly ComputerGroup[], name: string): Compu
   throw new CliError(`unknown group "${name}"; known groups: ${groups.map((g) => g.name).join(', ')} (see openwsus groups list)`);
 }
 
-interface GroupRow {
-  readonly id: string;
-  readonly name: string;
-  readonly parentId?: string;
-  readonly builtin: boolean;
-  /** Computers placed in this group itself. */
-  readonly computers: number;
-  /** Computers in this group or any group under it, each once. */
-  readonly computersInTree: number;
-  readonly depth: number;
-}
-
-async function groupRows(store: Store): Promise<GroupRow[]> {
-  const { ALL_COMPUTERS_GROUP_ID } = await import('../../domain/wellknown.ts');
-  const [groups, counts, computers] = await Promise.all([store.groups.list(), store.groups.computerCounts(), store.computers.list()]);
-  const parentOf = new Map(groups.map((g) => [g.id, g.parentId]));
-  // A computer counts once in every group above the ones it is in; All Computers holds them all.
-  const inTree = new Map<string, Set<string>>();
-  for (const c of computers) {
-    for (const start of [...c.groupIds, ALL_COMPUTERS_GROUP_ID]) {
-      for (let g: string | undefined = start; g !== undefined; g = parentOf.get(g)) {
-        let set = inTree.get(g);
-        if (set === undefined) inTree.set(g, (set = new Set()));
-        set.add(c.id);
-      }
-    }
-  }
-  const depth = (id: string): number => {
-    let d = 0;
-    for (let p = parentOf.get(id); p !== undefined && d < 64; p = parentOf.get(p)) d++;
-    return d;
-  };
-  // Depth-first: each group right after its parent, siblings by name, as the WSUS console shows.
-  const children = new Map<string | undefined, ComputerGroup[]>();
-  for (const g of groups) children.set(g.parentId, [...(children.get(g.parentId) ?? []), g]);
-  const out: GroupRow[] = [];
-  const visit = (parent: string | undefined): void => {
-    const list = (children.get(parent) ?? []).sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name));
-    for (const g of list) {
-      out.push({
-        id: g.id,
-        name: g.name,
-        ...(g.parentId !== undefined ? { parentId: g.parentId } : {}),
-        builtin: g.builtin,
-        computers: g.id === ALL_COMPUTERS_GROUP_ID ? computers.length : (counts.get(g.id) ?? 0),
-        computersInTree: inTree.get(g.id)?.size ?? 0,
-        depth: depth(g.id),
-      });
-      visit(g.id);
-    }
-  };
-  visit(undefined);
-  return out;
-}
-
 export function registerGroups(program: Command): void {
   const groups = program.command('groups').description('computer groups: create, list (as a tree) and delete');
 
@@ -91,9 +37,12 @@ export function registerGroups(program: Command): void {
       const context = commandContext(command);
       const trimmed = name.trim();
       if (trimmed === '' || trimmed.length > 256) throw new CliError('a group name must be 1 to 256 characters', 2);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteGroupCreate(remote, trimmed, options);
       const { ALL_COMPUTERS_GROUP_ID, UNASSIGNED_COMPUTERS_GROUP_ID } = await import('../../domain/wellknown.ts');
       const { randomUUID } = await import('node:crypto');
       const created = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'create groups');
         const all = await store.groups.list();
         const parent = options.parent === undefined ? all.find((g) => g.id === ALL_COMPUTERS_GROUP_ID)! : findGroup(all, options.parent);
         if (parent.id === UNASSIGNED_COMPUTERS_GROUP_ID) throw new CliError('Unassigned Computers cannot have subgroups: choose another --parent');
@@ -110,6 +59,10 @@ export function registerGroups(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteGroupsList(remote, options);
+      // The tree with counts, as the API lists it (admin/operations/groups.ts).
+      const { groupRows } = await import('../../admin/operations/groups.ts');
       const rows = await withStore(context, groupRows);
       if (options.json) {
         printJson(rows.map(({ depth: _depth, ...r }) => r));
@@ -133,7 +86,10 @@ export function registerGroups(program: Command): void {
     .argument('<name>', 'the group name or id')
     .action(async (name: string, _options: unknown, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteGroupDelete(remote, name);
       const { group, result } = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'delete groups');
         const group = findGroup(await store.groups.list(), name);
         return { group, result: await store.groups.delete(group.id) };
       });

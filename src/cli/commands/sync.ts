@@ -1,6 +1,7 @@
 // `openwsus sync`: synchronize the catalog from the upstream server now, and the history of runs.
 import type { Command } from 'commander';
 import { CliError, commandContext, integerFlag, printJson } from '../context.ts';
+import { remoteClient } from '../api-client.ts';
 import { withStore } from '../store.ts';
 import { createProgress } from '../progress.ts';
 
@@ -11,6 +12,8 @@ export function registerSync(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteSync(remote, options);
       const { synchronize, SyncError } = await import('../../sync/index.ts');
       const { SettingError } = await import('../../domain/settings.ts');
       const { SyncLockedError } = await import('../../store/index.ts');
@@ -35,9 +38,10 @@ export function registerSync(program: Command): void {
           }),
         );
         progress.stop();
+        await (await import('./downstream.ts')).rollupAfterSync(context);
         const c = report.run.counts;
         if (options.json) {
-          printJson({ id: report.run.id, result: report.run.result, upstream: report.upstream, counts: c, categories: report.categories, updates: report.updates, ...(report.deployments !== undefined && { deployments: report.deployments }), ms: Math.round(report.ms) });
+          printJson({ id: report.run.id, result: report.run.result, upstream: report.upstream, counts: c, categories: report.categories, updates: report.updates, ...(report.deployments !== undefined && { deployments: report.deployments }), ...(report.content !== undefined && { content: report.content }), ms: Math.round(report.ms) });
           return;
         }
         process.stdout.write(
@@ -45,6 +49,9 @@ export function registerSync(program: Command): void {
             `${c.newRevisions} new, ${c.revisedRevisions} revised, ${c.expiredRevisions} expired, ${c.categories} categories; ` +
             `${report.updates.listed} updates listed, ${report.updates.fetched} fetched\n`,
         );
+        if (report.content !== undefined && report.content.queued + report.content.dropped > 0) {
+          process.stdout.write(`content: ${report.content.queued} files queued for download${report.content.dropped > 0 ? `, ${report.content.dropped} no longer wanted` : ''} (the running server downloads them; or openwsus content download)\n`);
+        }
         const d = report.deployments;
         if (d !== undefined) {
           // Replica mode: what the upstream's approvals, groups and declines changed here.
@@ -73,6 +80,8 @@ export function registerSync(program: Command): void {
     .action(async (options: { json?: boolean; limit: string }, command: Command) => {
       const context = commandContext(command);
       const limit = integerFlag('--limit', options.limit, 1);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteSyncStatus(remote, { json: options.json || command.optsWithGlobals<{ json?: boolean }>().json, limit });
       const runs = await withStore(context, (store) => store.syncRuns.list({ limit }));
       // `sync --json` shares the flag: commander gives it to whichever command it meets first.
       if (options.json || command.optsWithGlobals<{ json?: boolean }>().json) {
@@ -87,7 +96,7 @@ export function registerSync(program: Command): void {
         const c = r.counts;
         process.stdout.write(
           `#${r.id} ${r.startedAt} ${r.result}${r.result === 'running' ? ` (${r.phase})` : ''}: ` +
-            `${c.newRevisions} new, ${c.revisedRevisions} revised, ${c.expiredRevisions} expired, ${c.categories} categories` +
+            `${c.newRevisions} new, ${c.revisedRevisions} revised, ${c.expiredRevisions} expired, ${c.categories} categories, ${c.files} files` +
             `${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.error ? `\n    error: ${r.error}` : ''}\n`,
         );
       }

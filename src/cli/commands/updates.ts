@@ -5,73 +5,42 @@ import type { ApprovalAction } from '../../domain/deployment.ts';
 import type { StoredRevision } from '../../domain/catalog-records.ts';
 import type { Store } from '../../store/index.ts';
 import { CliError, commandContext, integerFlag, printJson } from '../context.ts';
+import { remoteClient } from '../api-client.ts';
+import * as shared from '../../admin/operations/updates.ts';
+import { ApiProblem } from '../../admin/problem.ts';
+import { refuseIfReplica } from '../replica.ts';
 import { withStore } from '../store.ts';
 import { findGroup } from './groups.ts';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KB = /^(?:kb)?(\d{1,10})$/i;
+import { registerUpdateImport } from './update-import.ts';
 
 /** What `--action` accepts, in the words of the WSUS console, and what it stores. */
-const ACTIONS: Readonly<Record<string, ApprovalAction>> = {
+const ACTIONS: Readonly<Record<string, Exclude<ApprovalAction, 'Block'>>> = {
   install: 'Install',
   uninstall: 'Uninstall',
   detect: 'PreDeploymentCheck',
 };
 
-/** The newest revision of the update an administrator names by id or KB number. */
+/** Shared operations refuse with ApiProblems; on the command line they are messages (400 = usage). */
+function cliError(error: unknown): unknown {
+  return error instanceof ApiProblem ? new CliError(error.message, error.status === 400 ? 2 : 1) : error;
+}
+
+/** The newest revision of the update an administrator names by id or KB number (as the API resolves it). */
 export async function resolveUpdate(store: Store, id: string): Promise<StoredRevision> {
-  const text = id.trim();
-  let updateId: string;
-  if (GUID.test(text)) {
-    updateId = text.toLowerCase();
-  } else {
-    const kb = KB.exec(text)?.[1];
-    if (kb === undefined) throw new CliError(`"${id}" is neither an update id (a GUID) nor a KB number such as KB5070001`, 2);
-    const found = await store.approvals.updatesByKb(kb);
-    if (found.length === 0) throw new CliError(`unknown update: no update in the catalog has KB${kb} (see openwsus updates list --text ${kb})`);
-    if (found.length > 1) {
-      const list = found.map((u) => `  ${u.updateId}  ${u.title}`).join('\n');
-      throw new CliError(`KB${kb} is ambiguous: ${found.length} updates carry it; give the update id of one of them:\n${list}`);
-    }
-    updateId = found[0]!.updateId;
+  try {
+    return await shared.resolveUpdate(store, id);
+  } catch (error) {
+    throw cliError(error);
   }
-  const revision = await store.catalog.getLatest(updateId);
-  if (revision === undefined) throw new CliError(`unknown update ${updateId}: it is not in the catalog (synchronize or import first)`);
-  if (revision.updateType !== 'Software' && revision.updateType !== 'Driver') {
-    throw new CliError(`${updateId} is a ${revision.updateType.toLowerCase()} ("${revision.title}"), not an update that can be approved or declined`);
-  }
-  return revision;
 }
 
-/**
- * A deadline as ISO-8601: a date (midnight UTC) or a date and time; without a zone the time is
- * UTC, as WSUS stores deadlines.
- */
+/** A deadline as ISO-8601 (a date is midnight UTC; a time without a zone is UTC, as WSUS stores deadlines). */
 export function parseDeadline(text: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)(Z|[+-]\d{2}:\d{2})?)?$/i.exec(text.trim());
-  const bad = (): never => {
-    throw new CliError(`bad deadline "${text}": use a date or date and time such as 2026-12-01 or 2026-12-01T18:00Z (UTC unless a zone is given)`, 2);
-  };
-  if (m === null) return bad();
-  const iso = `${m[1]}T${m[2] ?? '00:00'}${m[3] ?? 'Z'}`;
-  const at = new Date(iso);
-  // Date accepts 2026-02-30 by rolling over; a date that does not survive the round trip is wrong.
-  if (Number.isNaN(at.getTime()) || new Date(`${m[1]}T00:00Z`).toISOString().slice(0, 10) !== m[1]) return bad();
-  return at.toISOString();
-}
-
-/** Whether an update may be uninstalled: its document, or for a bundle every bundled update's, says how. */
-async function uninstallable(store: Store, revision: StoredRevision): Promise<boolean> {
-  const { parseUpdate } = await import('../../metadata/update-parser.ts');
-  const record = parseUpdate(revision.xml);
-  if (record.properties.uninstallationBehavior !== undefined) return true;
-  const members = record.bundles.flatMap((b) => b.members);
-  if (members.length === 0) return false;
-  for (const key of members) {
-    const child = await store.catalog.getRevision(key);
-    if (child === undefined || parseUpdate(child.xml).properties.uninstallationBehavior === undefined) return false;
+  try {
+    return shared.parseDeadline(text);
+  } catch (error) {
+    throw cliError(error);
   }
-  return true;
 }
 
 function adminName(flag: string | undefined): string {
@@ -83,6 +52,7 @@ type StatusBucket = (typeof STATUS_BUCKETS)[number];
 
 export function registerUpdates(program: Command): void {
   const updates = program.command('updates').description('approve, decline and list updates; see their status on computers');
+  registerUpdateImport(updates);
 
   updates
     .command('approve')
@@ -98,35 +68,19 @@ export function registerUpdates(program: Command): void {
       if (action === undefined) throw new CliError(`--action must be one of ${Object.keys(ACTIONS).join(', ')}, got "${options.action}"`, 2);
       const deadline = options.deadline === undefined ? undefined : parseDeadline(options.deadline);
       if (deadline !== undefined && action === 'PreDeploymentCheck') throw new CliError('--deadline applies to install and uninstall approvals, not detect', 2);
-      const { randomUUID } = await import('node:crypto');
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteApprove(remote, id, { group: options.group, action, ...(deadline !== undefined && { deadline }) });
       const outcome = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'change approvals');
         const group = findGroup(await store.groups.list(), options.group);
-        const revision = await resolveUpdate(store, id);
-        const { updateId, revisionNumber } = revision.key;
-        if ((await store.declines.list()).some((d) => d.updateId === updateId)) {
-          throw new CliError(`${updateId} ("${revision.title}") is declined: declined updates cannot be approved`);
+        // The checks and the write are the API's (admin/operations/updates.ts).
+        try {
+          const [result] = await shared.approveUpdates(store, { updates: [id], group, action, ...(deadline !== undefined && { deadline }), adminName: adminName(options.admin) });
+          const revision = { key: { updateId: result!.updateId, revisionNumber: result!.revisionNumber }, title: result!.title };
+          return { group, revision, changed: result!.outcome === 'changed' ? 1 : 0 };
+        } catch (error) {
+          throw cliError(error);
         }
-        if (action === 'Uninstall' && !(await uninstallable(store, revision))) {
-          throw new CliError(`${updateId} ("${revision.title}") cannot be uninstalled: its document has no UninstallationBehavior; approve it for install or detect`);
-        }
-        const existing = (await store.approvals.ofUpdate(updateId)).find((a) => a.groupId === group.id);
-        const same = existing !== undefined && existing.action === action && existing.revisionNumber === revisionNumber && existing.deadline === deadline;
-        // Approving again the same way keeps the deployment as it is (no new GUID, no change position).
-        const changed = same
-          ? 0
-          : await store.approvals.upsert([
-              {
-                id: randomUUID(),
-                updateId,
-                revisionNumber,
-                groupId: group.id,
-                action,
-                ...(deadline !== undefined ? { deadline } : {}),
-                adminName: adminName(options.admin),
-                createdAt: new Date().toISOString(),
-              },
-            ]);
-        return { group, revision, changed };
       });
       const { revision, group } = outcome;
       const what = `${revision.key.updateId} rev ${revision.key.revisionNumber} ("${revision.title}")`;
@@ -141,7 +95,10 @@ export function registerUpdates(program: Command): void {
     .requiredOption('--group <name>', 'the computer group')
     .action(async (id: string, options: { group: string }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteUnapprove(remote, id, options);
       const { revision, group } = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'change approvals');
         const group = findGroup(await store.groups.list(), options.group);
         const revision = await resolveUpdate(store, id);
         if (!(await store.approvals.remove(revision.key.updateId, group.id))) {
@@ -159,12 +116,31 @@ export function registerUpdates(program: Command): void {
     .option('--admin <name>', 'who declines (default: $USER)')
     .action(async (id: string, options: { admin?: string }, command: Command) => {
       const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteDecline(remote, id, {});
       const { revision, changed } = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'decline updates');
         const revision = await resolveUpdate(store, id);
         const changed = await store.declines.upsert([{ updateId: revision.key.updateId, adminName: adminName(options.admin), declinedAt: new Date().toISOString() }]);
         return { revision, changed };
       });
       process.stdout.write(`${changed === 0 ? 'already declined' : 'declined'}: ${revision.key.updateId} ("${revision.title}")\n`);
+    });
+
+  updates
+    .command('reinstate')
+    .description('take a decline back: the update is offered again, not approved (see updates list --declined)')
+    .argument('<id>', 'update id (GUID) or KB number')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const context = commandContext(command);
+      const revision = await withStore(context, async (store) => {
+        const revision = await resolveUpdate(store, id);
+        if (!(await store.declines.reinstate(revision.key.updateId))) {
+          throw new CliError(`${revision.key.updateId} ("${revision.title}") is not declined (see openwsus updates list --declined)`);
+        }
+        return revision;
+      });
+      process.stdout.write(`reinstated: ${revision.key.updateId} ("${revision.title}") is not approved again\n`);
     });
 
   updates
@@ -186,6 +162,8 @@ export function registerUpdates(program: Command): void {
         const limit = integerFlag('--limit', options.limit, 1);
         if (limit > 1000) throw new CliError('--limit must be at most 1000', 2);
         const offset = integerFlag('--offset', options.offset, 0);
+        const remote = remoteClient(command);
+        if (remote !== undefined) return (await import('../remote.ts')).remoteUpdatesList(remote, { ...options, limit, offset });
         const { page, groups } = await withStore(context, async (store) => {
           if (options.classification !== undefined) {
             // A misspelt classification would list nothing; say which ones exist instead.
@@ -263,14 +241,19 @@ export function registerUpdates(program: Command): void {
             return r.reported ? 'NotApplicable' : 'Unknown';
         }
       };
+      const { UPDATE_STATUSES } = await import('../../domain/client-event.ts');
       const counts = Object.fromEntries(STATUS_BUCKETS.map((b) => [b, 0])) as Record<StatusBucket, number>;
+      // The seven statuses of DESIGN §3 beside the console's buckets: Unknown = never reported.
+      const statuses = Object.fromEntries(UPDATE_STATUSES.map((s) => [s, 0])) as Record<(typeof UPDATE_STATUSES)[number], number>;
       const computers = rows.map((r) => {
         const bucket = bucketOf(r);
+        const detail = r.status ?? (r.reported ? 'NotApplicable' : 'Unknown');
         counts[bucket]++;
-        return { id: r.computerId, name: r.dnsName, status: bucket, detail: r.status ?? null, changedAt: r.changedAt ?? null };
+        statuses[detail]++;
+        return { id: r.computerId, name: r.dnsName, status: bucket, detail, changedAt: r.changedAt ?? null };
       });
       if (options.json) {
-        printJson({ updateId: revision.key.updateId, revisionNumber: revision.key.revisionNumber, title: revision.title, counts, computers });
+        printJson({ updateId: revision.key.updateId, revisionNumber: revision.key.revisionNumber, title: revision.title, counts, statuses, computers });
         return;
       }
       process.stdout.write(`${revision.key.updateId} rev ${revision.key.revisionNumber}  ${revision.title}\n`);

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { CLIENT_SETTING_KEYS, type TargetingMode } from '../../domain/computer.ts';
+import { resolveDownstreamSettings } from '../../domain/settings.ts';
 import type { Store } from '../../store/index.ts';
 import { ClientCookies } from './cookies.ts';
 import { ScopeCache } from './scopes.ts';
@@ -56,6 +57,11 @@ export class ClientContext {
     const create = await this.store.settings.get(CLIENT_SETTING_KEYS.createMissingGroups);
     if (mode !== undefined && mode !== 'server' && mode !== 'client') log?.warn({ setting: CLIENT_SETTING_KEYS.targetingMode }, 'setting ignored: not server or client');
     return { targetingMode: mode === 'client' ? 'client' : 'server', createMissingGroups: create === true };
+  }
+
+  /** A replica takes its groups from the upstream: client-side targeting creates none there. */
+  async isReplica(): Promise<boolean> {
+    return resolveDownstreamSettings(await this.store.settings.all()).settings.replica;
   }
 
   /**

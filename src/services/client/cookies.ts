@@ -1,11 +1,13 @@
 // The client's cookies (WSUS-PROTOCOLS §4.3), sealed with the server keys the upstream role uses
 // (domain/cookie.ts, store.serverKeys) under cookie kinds of their own, so neither role's cookie
 // opens the other's door.
-import { COOKIE_IV_BYTES, openPayload, readCookieHeader, sealPayload, type CookieKind, type SealingKey } from '../../domain/cookie.ts';
+import { COOKIE_IV_BYTES, openPayload, readCookieHeader, sealPayload, type CookieKind } from '../../domain/cookie.ts';
 import { SoapFault, type SoapNode } from '../../soap/index.ts';
 import type { Store } from '../../store/index.ts';
+import { encryptedDataOf } from '../cookie-data.ts';
+import { ServerKeyring } from '../server-keyring.ts';
 
-const KEY_REFRESH_MS = 5 * 60_000;
+export { encryptedDataOf };
 
 /** SimpleAuth's CookieData: who asked, and until when it may be traded for a cookie. */
 export interface AuthorizationClaims {
@@ -35,12 +37,11 @@ export class ClientCookies {
   readonly #store: Store;
   readonly #now: () => Date;
   readonly #random: (size: number) => Uint8Array;
-  #keys = new Map<number, SealingKey>();
-  #current: SealingKey | undefined;
-  #loadedAt = 0;
+  readonly #keyring: ServerKeyring;
 
   constructor(store: Store, now: () => Date, random: (size: number) => Uint8Array) {
     this.#store = store;
+    this.#keyring = new ServerKeyring(store.serverKeys);
     this.#now = now;
     this.#random = random;
   }
@@ -88,7 +89,7 @@ export class ClientCookies {
   }
 
   async #seal(kind: CookieKind, body: unknown): Promise<Buffer> {
-    const key = await this.#currentKey();
+    const key = await this.#keyring.current();
     return sealPayload(kind, this.#store.serverId, body, key, this.#random(COOKIE_IV_BYTES));
   }
 
@@ -101,8 +102,7 @@ export class ClientCookies {
     const head = readCookieHeader(bytes);
     if (head === undefined || head.kind !== kind) return { ok: false, problem: 'invalid' };
     if (head.serverId !== this.#store.serverId) return { ok: false, problem: 'other-server' };
-    if (this.#keys.size === 0 || Date.now() - this.#loadedAt > KEY_REFRESH_MS || !this.#keys.has(head.keyId)) await this.#reload();
-    const key = this.#keys.get(head.keyId);
+    const key = await this.#keyring.keyOf(bytes);
     const opened = key === undefined ? undefined : openPayload(bytes, key);
     const body = opened?.body;
     const claims = body !== null && typeof body === 'object' ? read(body as Record<string, unknown>) : undefined;
@@ -110,26 +110,4 @@ export class ClientCookies {
     if (!allowExpired && claims.expiresAt.getTime() <= this.#now().getTime()) return { ok: false, problem: 'expired' };
     return { ok: true, claims };
   }
-
-  async #currentKey(): Promise<SealingKey> {
-    if (this.#current === undefined || Date.now() - this.#loadedAt > KEY_REFRESH_MS) {
-      const key = await this.#store.serverKeys.current();
-      this.#current = { id: key.id, secret: key.secret };
-      this.#keys.set(key.id, this.#current);
-      this.#loadedAt = Date.now();
-    }
-    return this.#current;
-  }
-
-  async #reload(): Promise<void> {
-    const keys = await this.#store.serverKeys.active();
-    this.#keys = new Map(keys.map((k) => [k.id, { id: k.id, secret: k.secret }]));
-    const newest = keys[0];
-    if (newest !== undefined) this.#current = { id: newest.id, secret: newest.secret };
-    this.#loadedAt = Date.now();
-  }
 }
-
-import { encryptedDataOf } from '../cookie-data.ts';
-
-export { encryptedDataOf };

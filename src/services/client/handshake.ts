@@ -35,7 +35,10 @@ function text(op: SoapNode, name: string): string | undefined {
   }
 }
 
-/** The groups a client-side-targeted computer names, created when allowed; none found = Unassigned. */
+/**
+ * The groups a client-side-targeted computer names, created when allowed (never on a replica,
+ * whose groups come from its upstream); none found = Unassigned.
+ */
 async function groupsNamed(ctx: ClientContext, names: readonly string[], create: boolean): Promise<string[]> {
   if (names.length === 0) return [UNASSIGNED_COMPUTERS_GROUP_ID];
   const groups = await ctx.store.groups.list();
@@ -46,7 +49,7 @@ async function groupsNamed(ctx: ClientContext, names: readonly string[], create:
     if (found !== undefined) out.push(found.id);
     else if (create) missing.push({ id: randomUUID(), name, parentId: ALL_COMPUTERS_GROUP_ID, builtin: false });
   }
-  if (missing.length > 0) {
+  if (missing.length > 0 && !(await ctx.isReplica())) {
     await ctx.store.groups.upsert(missing);
     // Another front end may have created the same name first: read back what stands.
     const after = await ctx.store.groups.list();

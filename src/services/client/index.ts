@@ -9,15 +9,14 @@
 import type { FastifyInstance } from 'fastify';
 import { defineSoapService, registerSoapService, type SoapHandler, type SoapService } from '../../soap/index.ts';
 import { ClientContext, type ClientDeps } from './context.ts';
-import { getExtendedUpdateInfo, getFileLocations } from './extended.ts';
+import { getExtendedUpdateInfo, getExtendedUpdateInfo2, getFileLocations } from './extended.ts';
 import { getAuthorizationCookie, getConfig, getCookie, registerComputer } from './handshake.ts';
 import { defineReportingService } from './reporting.ts';
-import { refreshCache, startCategoryScan, syncUpdates } from './sync.ts';
+import { refreshCache, startCategoryScan, syncPrinterCatalog, syncUpdates } from './sync.ts';
 import { CLIENT_NS, CLIENT_PATH, MONITORABLE_NS, SIMPLE_AUTH_NS, SIMPLE_AUTH_PATH } from './wire.ts';
 
 export type { ClientDeps, ClientSettings } from './context.ts';
 export { ClientContext } from './context.ts';
-import { notImplemented } from '../pending.ts';
 
 export { CLIENT_PATH, SIMPLE_AUTH_PATH, CLIENT_NS, SIMPLE_AUTH_NS } from './wire.ts';
 export { REPORTING_PATHS, REPORTING_NS } from './reporting.ts';
@@ -26,8 +25,6 @@ function ping(ctx: ClientContext, serviceName: string): SoapHandler {
   return (_op, request) =>
     request.result((x) => x.element('SuccessFlag', true).element('ServicesTime', ctx.now()).element('ServicesName', serviceName));
 }
-
-const notYet = (operation: string): SoapHandler => notImplemented('ClientWebService', operation);
 
 export function defineClientServices(ctx: ClientContext): { client: SoapService; simpleAuth: SoapService; reporting: SoapService } {
   const client = defineSoapService({
@@ -42,10 +39,10 @@ export function defineClientServices(ctx: ClientContext): { client: SoapService;
       RegisterComputer: registerComputer(ctx),
       StartCategoryScan: startCategoryScan(ctx),
       SyncUpdates: syncUpdates(ctx),
-      SyncPrinterCatalog: notYet('SyncPrinterCatalog'),
+      SyncPrinterCatalog: syncPrinterCatalog(ctx),
       RefreshCache: refreshCache(ctx),
       GetExtendedUpdateInfo: getExtendedUpdateInfo(ctx),
-      GetExtendedUpdateInfo2: notYet('GetExtendedUpdateInfo2'),
+      GetExtendedUpdateInfo2: getExtendedUpdateInfo2(ctx),
       GetFileLocations: getFileLocations(ctx),
       Ping: ping(ctx, 'ClientWebService'),
     },

@@ -1,16 +1,14 @@
 // The Reporting web service (WSUS-PROTOCOLS §4.8, §2.9): ReportEventBatch from agents, stored once
 // per EventInstanceID with the status it implies. The rollup operations downstream servers call
-// share its path, so they are defined here and answer "not implemented" until rollup lands.
+// share its path: they live in services/reporting/rollup.ts and are registered here beside it.
 import { statusFromEvent, type ReportingEvent, type StatusReport } from '../../domain/client-event.ts';
 import { defineSoapService, invalidParameter, SoapFault, type SoapHandler, type SoapNode, type SoapService } from '../../soap/index.ts';
 import type { ClientContext } from './context.ts';
 import { MAX_IDS_PER_CALL } from './wire.ts';
-import { notImplemented } from '../pending.ts';
+import { rollupOperations } from '../reporting/rollup.ts';
 
 export const REPORTING_PATHS = ['/ReportingWebService/ReportingWebService.asmx', '/ReportingWebService/WebService.asmx'];
 export const REPORTING_NS = 'http://www.microsoft.com/SoftwareDistribution';
-
-const ROLLUP_OPERATIONS = ['GetRollupConfiguration', 'RollupDownstreamServers', 'RollupComputers', 'GetOutOfSyncComputers', 'RollupComputerStatus'];
 
 function readEvent(node: SoapNode): ReportingEvent {
   const basic = node.need('BasicData');
@@ -56,8 +54,6 @@ export function reportEventBatch(ctx: ClientContext): SoapHandler {
   };
 }
 
-const notYet = (operation: string): SoapHandler => notImplemented('ReportingWebService', operation);
-
 export function defineReportingService(ctx: ClientContext): SoapService {
   return defineSoapService({
     name: 'ReportingWebService',
@@ -65,7 +61,7 @@ export function defineReportingService(ctx: ClientContext): SoapService {
     namespace: REPORTING_NS,
     operations: {
       ReportEventBatch: reportEventBatch(ctx),
-      ...Object.fromEntries(ROLLUP_OPERATIONS.map((op) => [op, notYet(op)])),
+      ...rollupOperations({ store: ctx.store, now: ctx.now }),
     },
   });
 }

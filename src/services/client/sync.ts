@@ -144,3 +144,29 @@ export function startCategoryScan(ctx: ClientContext): SoapHandler {
     return x;
   };
 }
+
+/**
+ * SyncPrinterCatalog (MS-WUSP 2.2.2.2.9, 3.1.5.12; the Add Printer wizard): the printer drivers
+ * deployed to the client that best match its printers. This server offers no drivers yet (the
+ * driver pass answers DriverSyncNotNeeded), so the catalog is empty: no NewUpdates, and the
+ * printer updates the client holds are out of scope, so it drops them. The answer keeps the
+ * SyncInfo shape of SyncUpdates, with a new cookie.
+ */
+export function syncPrinterCatalog(ctx: ClientContext): SoapHandler {
+  return async (op, request) => {
+    const claims = await ctx.cookies.verify(op);
+    // 3.1.5.12: a configuration changed since the cookie was issued sends the client back to GetConfig.
+    if (claims.configVersion !== (await ctx.lastChange()).getTime()) throw new SoapFault('ConfigChanged', '', { reason: 'the client holds an older configuration' });
+    const installed = op.ints('installedNonLeafUpdateIDs');
+    if (installed.length > MAX_INSTALLED_NON_LEAF) throw invalidParameter('installedNonLeafUpdateIDs', `${installed.length} ids`);
+    const cached = [...new Set(op.ints('printerUpdateIDs'))];
+    if (cached.length > MAX_IDS_PER_CALL) throw invalidParameter('printerUpdateIDs', `${cached.length} ids`);
+    const scope = await ctx.scopes.scopeFor(claims.groupIds);
+    const cookie = await newCookie(ctx, claims, scope.position);
+    return request.result((x) => {
+      if (cached.length > 0) x.list('OutOfScopeRevisionIDs', 'int', cached);
+      x.element('Truncated', false);
+      writeNewCookie(x, cookie);
+    });
+  };
+}

@@ -12,6 +12,7 @@
 // socket has not taken yet plus the one read ahead, and when the network is the bottleneck
 // every socket is full. So a bounded number of transfers at a time get 1 MiB chunks (at most
 // 2 × BIG_TRANSFERS MiB pinned) and the others 64 KiB ones, the size Node's file streams use.
+import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 
@@ -65,6 +66,7 @@ export async function sendSpan(
   res: ServerResponse,
   stallTimeoutMs: number = STALL_TIMEOUT_MS,
 ): Promise<void> {
+  if (end - start < BIG_CHUNK && (end - start < SMALL_CHUNK || bigTransfers < BIG_TRANSFERS)) return sendOneChunk(handle, start, end, res, stallTimeoutMs);
   const big = end - start >= SMALL_CHUNK && bigTransfers < BIG_TRANSFERS;
   if (big) bigTransfers += 1;
   const size = big ? BIG_CHUNK : SMALL_CHUNK;
@@ -102,7 +104,7 @@ export async function sendSpan(
       // free. On a destroyed socket it may never run: the buffer is then simply not reused.
       const more = res.write(bytesRead === size ? buffer : buffer.subarray(0, bytesRead), () => giveBack(buffer));
       if (!more && !res.destroyed) {
-        await drainedOrClosed(res);
+        await eventOrClose(res, 'drain');
         stall.refresh();
       }
     }
@@ -119,16 +121,60 @@ export async function sendSpan(
   }
 }
 
+/**
+ * A span that fits one buffer (Delivery Optimization's 1 MiB ranges): one positioned read, then
+ * one `end` that hands headers and bytes to the socket together, and a wait (bounded as in the
+ * loop) until the socket has taken them. None of the read-ahead loop's promises per chunk.
+ */
+async function sendOneChunk(handle: FileHandle, start: number, end: number, res: ServerResponse, stallTimeoutMs: number): Promise<void> {
+  const length = end - start + 1;
+  const big = length > SMALL_CHUNK;
+  if (big) bigTransfers += 1;
+  const buffer = takeBuffer(big ? BIG_CHUNK : SMALL_CHUNK);
+  try {
+    let bytesRead: number;
+    try {
+      bytesRead = await readInto(handle.fd, buffer, length, start);
+    } catch (error) {
+      giveBack(buffer);
+      throw error;
+    }
+    if (res.destroyed) return giveBack(buffer);
+    if (bytesRead < length) {
+      giveBack(buffer);
+      throw new TruncatedContentError(`file ended at byte ${start + bytesRead}, expected ${end + 1}`);
+    }
+    // As in the loop: the buffer is free once the socket has the bytes (never, if it is destroyed).
+    res.end(buffer.subarray(0, length), () => giveBack(buffer));
+    if (!res.writableFinished && !res.destroyed) {
+      const stall = setTimeout(() => res.destroy(), stallTimeoutMs);
+      await eventOrClose(res, 'finish');
+      clearTimeout(stall);
+    }
+  } catch (error) {
+    res.destroy();
+    throw error;
+  } finally {
+    if (big) bigTransfers -= 1;
+  }
+}
+
+/** One pread through the thread pool: the callback API, without the promise API's bookkeeping. */
+function readInto(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+}
+
 type Chunk = { readonly buffer: Buffer; readonly bytesRead: number } | { readonly error: unknown };
 
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Resolves at `event` ('drain': room for more; 'finish': all taken) or when the socket goes. */
+function eventOrClose(res: ServerResponse, event: 'drain' | 'finish'): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off('drain', done);
+      res.off(event, done);
       res.off('close', done);
       resolve();
     };
-    res.on('drain', done);
+    res.on(event, done);
     res.on('close', done);
   });
 }

@@ -19,7 +19,9 @@ export function downloadFiles(ctx: UpstreamContext): SoapHandler {
     const requested = [...new Set(digests)];
     const known = new Set((await ctx.store.files.getMany(requested)).map((f) => f.sha1));
     // Known files are queued even when others are missing: the downstream gets what can be had.
-    await ctx.store.files.queue([...known]);
+    // Into the download queue as asked-for, so this server fetches them from its own upstream
+    // whatever its approvals say (sync/content-downloader.ts); present ones need nothing.
+    await ctx.store.contentQueue.enqueue([...known], { requested: true });
     const missing = requested.filter((d) => !known.has(d));
     if (missing.length > 0) {
       throw new SoapFault('FileDigestsMissing', missing.join('|'), { reason: `${missing.length} of ${requested.length} digests name no file of this server` });

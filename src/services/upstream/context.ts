@@ -5,9 +5,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Language } from '../../domain/catalog-records.ts';
 import { WSUS_LANGUAGES } from '../../domain/languages.ts';
 import { configFingerprint, resolveUpstreamConfig, UPSTREAM_SETTING_KEYS, type UpstreamConfig } from '../../domain/upstream-config.ts';
+import type { SoapBody } from '../../soap/index.ts';
 import type { Store } from '../../store/index.ts';
 import { CookieAuthority } from './cookies.ts';
 import { Gate } from './gate.ts';
+import { SharedAnswers } from './shared-answers.ts';
 
 export interface UpstreamDeps {
   readonly store: Store;
@@ -25,6 +27,11 @@ const CONFIG_POSITION_TTL_MS = 60_000;
  * otherwise build fifty at once (and, on SQLite, hold the event loop for all of them in a row).
  */
 const REVISION_LISTS_AT_ONCE = 1;
+/**
+ * GetUpdateData answers built at once. On SQLite each is synchronous work anyway; more at once only
+ * keeps more batches of documents and half-built answers alive together.
+ */
+const UPDATE_BATCHES_AT_ONCE = 4;
 
 export class UpstreamContext {
   readonly store: Store;
@@ -32,6 +39,10 @@ export class UpstreamContext {
   readonly cookies: CookieAuthority;
   /** Turns for building GetRevisionIdList answers. */
   readonly revisionLists = new Gate(REVISION_LISTS_AT_ONCE);
+  /** GetRevisionIdList answers by filter and change positions: a few filters, a few minutes. */
+  readonly revisionListAnswers = new SharedAnswers<SoapBody>({ size: 8, ttlMs: 5 * 60_000 });
+  /** Turns for building GetUpdateData answers. */
+  readonly updateBatches = new Gate(UPDATE_BATCHES_AT_ONCE);
   #configPosition: { fingerprint: string; position: number; at: number } | undefined;
   /** The lookup under way: concurrent callers share it rather than each taking a position. */
   #configLookup: { fingerprint: string; position: Promise<number> } | undefined;

@@ -4,7 +4,7 @@
 import { changesSincePosition, formatAnchor, readAnchorParameter } from '../../domain/anchor.ts';
 import { planRevisionFilter, selectRevisions, type IdAndDelta, type RevisionFilter } from '../../domain/revision-filter.ts';
 import { UPSTREAM_LIMITS } from '../../domain/upstream-config.ts';
-import { invalidParameter, SoapFault, type SoapHandler, type SoapNode } from '../../soap/index.ts';
+import { invalidParameter, sharedSoapBody, SoapFault, type SoapHandler, type SoapNode } from '../../soap/index.ts';
 import type { UpstreamContext } from './context.ts';
 import { readList, writeUpdateIdentity } from './wire.ts';
 
@@ -37,23 +37,36 @@ function readFilter(op: SoapNode): ParsedFilter {
   }
 }
 
+/** The filter as a key: the same lists in any order are the same filter. */
+function filterKey(filter: RevisionFilter): unknown {
+  const sorted = (list: readonly IdAndDelta[] | undefined) => list && [...list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : Number(a.delta) - Number(b.delta)));
+  return [filter.getConfig, sorted(filter.categories) ?? null, sorted(filter.classifications) ?? null];
+}
+
 export function getRevisionIdList(ctx: UpstreamContext): SoapHandler {
   return async (op, request) => {
     await ctx.cookies.verify(op);
     const { filter, anchorText } = readFilter(op);
     const parameter = readAnchorParameter(anchorText);
     if (parameter.kind === 'invalid') throw invalidParameter('filter', `Anchor ${JSON.stringify(anchorText)} is not an anchor this server issued`);
-    // One list at a time: the answer is built in its turn (see Gate), from a position read then.
-    return ctx.revisionLists.run(async () => {
-      const current = await ctx.store.changes.current();
-      const since = changesSincePosition(parameter.kind === 'anchor' ? parameter.anchor : undefined, current);
-      const revisions = await selectRevisions(ctx.store.catalogGraph, planRevisionFilter(filter), since);
-      return request.result((x) =>
-        x
-          .element('Anchor', formatAnchor(current, ctx.now()))
-          .list('NewRevisions', revisions, (b, r) => writeUpdateIdentity(b, 'UpdateIdentity', { updateId: r.updateId, revisionNumber: r.revisionNumber })),
-      );
-    });
+    // The position is read before selecting: a change committed meanwhile is listed again next
+    // time rather than never. The same filter from the same position gets the same answer, so
+    // downstream servers asking together share one (SharedAnswers); lists are built one at a
+    // time (Gate).
+    const current = await ctx.store.changes.current();
+    const since = changesSincePosition(parameter.kind === 'anchor' ? parameter.anchor : undefined, current);
+    const key = JSON.stringify([filterKey(filter), since ?? null, current]);
+    return ctx.revisionListAnswers.get(key, () =>
+      ctx.revisionLists.run(async () => {
+        const revisions = await selectRevisions(ctx.store.catalogGraph, planRevisionFilter(filter), since);
+        const body = request.result((x) =>
+          x
+            .element('Anchor', formatAnchor(current, ctx.now()))
+            .list('NewRevisions', revisions, (b, r) => writeUpdateIdentity(b, 'UpdateIdentity', { updateId: r.updateId, revisionNumber: r.revisionNumber })),
+        );
+        return sharedSoapBody(body.xml);
+      }),
+    );
   };
 }
 
