@@ -2,7 +2,8 @@
 // whoever listens (the SSE stream of the console), its outcome recorded by the engine in sync_run.
 import type { SyncProgress, SyncReport, SyncEngineOptions } from '../sync/index.ts';
 import type { SyncRun } from '../domain/sync-run.ts';
-import { nextScheduledSync, resolveDownstreamSettings } from '../domain/settings.ts';
+import { resolveDownstreamSettings } from '../domain/settings.ts';
+import { nextSyncDue } from '../domain/sync-schedule.ts';
 import { hostname } from 'node:os';
 import { SyncLockedError, type Store } from '../store/index.ts';
 import type { Logger } from '../app/log.ts';
@@ -50,7 +51,8 @@ export class SyncRunner {
   async status(): Promise<SyncStatusView> {
     const [last] = await this.#store.syncRuns.list({ limit: 1 });
     const { settings } = resolveDownstreamSettings(await this.#store.settings.all());
-    const next = nextScheduledSync(settings.schedule, new Date());
+    // As the scheduler reckons it: the slot after the last run (or now), moved by this server's offset.
+    const next = nextSyncDue(settings.schedule, this.#store.serverId, last === undefined ? new Date() : new Date(last.startedAt))?.at;
     return {
       running: this.#current !== undefined || last?.result === 'running',
       run: last ?? null,

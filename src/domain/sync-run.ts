@@ -23,6 +23,12 @@ export const ZERO_SYNC_COUNTS: SyncCounts = {
   files: 0,
 };
 
+/**
+ * The error recorded for a run whose process ended before it did (kill -9, power loss): found so
+ * when the run is read, or by the next synchronization, whichever comes first.
+ */
+export const INTERRUPTED_RUN_ERROR = 'interrupted: the process running it ended before it finished';
+
 export interface SyncRun {
   readonly id: number;
   /** ISO-8601 UTC. */

@@ -19,7 +19,7 @@ export type { ServerKeyRepository, ServerKey } from './server-key-repository.ts'
 export type { DeploymentFeedRepository, ChangedDecline } from './deployment-feed-repository.ts';
 export type { ConfigVersionRepository } from './config-version-repository.ts';
 export type { TaskRepository } from './task-repository.ts';
-export { heldRevisions, withSyncLock, SyncLockedError, type SyncLockHolder, type SyncLockOptions } from './sync-state.ts';
+export { heldRevisions, processAlive, syncLockHeld, withSyncLock, SyncLockedError, type SyncLockHolder, type SyncLockObserver, type SyncLockOptions } from './sync-state.ts';
 export type { ComputerRepository } from './computer-repository.ts';
 export type { ScanCatalogRepository, ScanRevision, NumberedApproval, ExtendedFragments } from './scan-catalog-repository.ts';
 export type { ClientEventRepository, StoredEvent } from './client-event-repository.ts';

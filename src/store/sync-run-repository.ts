@@ -1,8 +1,9 @@
 // The history of synchronization runs (DESIGN §3).
 import type { Selectable } from 'kysely';
-import { ZERO_SYNC_COUNTS, type SyncCounts, type SyncPhase, type SyncResult, type SyncRun } from '../domain/sync-run.ts';
+import { INTERRUPTED_RUN_ERROR, ZERO_SYNC_COUNTS, type SyncCounts, type SyncPhase, type SyncResult, type SyncRun } from '../domain/sync-run.ts';
 import type { SyncRunTable } from './schema.ts';
 import { nowIso, type StoreContext } from './sql-util.ts';
+import { syncLockHeld, THIS_PROCESS, type SyncLockObserver } from './sync-state.ts';
 
 function toSyncRun(r: Selectable<SyncRunTable>): SyncRun {
   return {
@@ -33,9 +34,29 @@ export interface SyncRunChange {
 
 export class SyncRunRepository {
   readonly #ctx: StoreContext;
+  readonly #observer: SyncLockObserver;
 
-  constructor(ctx: StoreContext) {
+  constructor(ctx: StoreContext, observer: SyncLockObserver = THIS_PROCESS) {
     this.#ctx = ctx;
+    this.#observer = observer;
+  }
+
+  /**
+   * A run still marked running while nobody holds the synchronization lock belongs to a process
+   * that died (kill -9, power loss): it is recorded as failed when read, so `sync status` does not
+   * show it running until the next synchronization. Returns whether any was. Race-free with a run
+   * that is just finishing: the engine records its result before it releases the lock, and only
+   * rows still running are changed.
+   */
+  async #settleInterrupted(rows: readonly Selectable<SyncRunTable>[]): Promise<boolean> {
+    if (!rows.some((r) => r.result === 'running')) return false;
+    if (await syncLockHeld(this.#ctx, this.#observer)) return false;
+    const changed = await this.#ctx.db
+      .updateTable('sync_run')
+      .set({ result: 'failed', error: INTERRUPTED_RUN_ERROR, ended_at: nowIso() })
+      .where('result', '=', 'running')
+      .executeTakeFirst();
+    return Number(changed.numUpdatedRows) > 0;
   }
 
   async start(phase: SyncPhase = 'handshake', startedAt: string = nowIso()): Promise<SyncRun> {
@@ -81,7 +102,9 @@ export class SyncRunRepository {
   }
 
   async get(id: number): Promise<SyncRun | undefined> {
-    const row = await this.#ctx.db.selectFrom('sync_run').selectAll().where('id', '=', id).executeTakeFirst();
+    const read = () => this.#ctx.db.selectFrom('sync_run').selectAll().where('id', '=', id).executeTakeFirst();
+    let row = await read();
+    if (row !== undefined && (await this.#settleInterrupted([row]))) row = await read();
     return row && toSyncRun(row);
   }
 
@@ -93,10 +116,15 @@ export class SyncRunRepository {
       .orderBy('id', 'desc')
       .limit(options.limit ?? 50);
     if (options.before !== undefined) query = query.where('id', '<', options.before);
-    return (await query.execute()).map(toSyncRun);
+    let rows = await query.execute();
+    if (await this.#settleInterrupted(rows)) rows = await query.execute();
+    return rows.map(toSyncRun);
   }
 
-  /** The run still marked running, if any (a crashed process leaves one behind). */
+  /**
+   * The run still marked running, if any, as stored (a crashed process leaves one behind). The
+   * engine asks it holding the lock, to record such a run as interrupted.
+   */
   async running(): Promise<SyncRun | undefined> {
     const row = await this.#ctx.db
       .selectFrom('sync_run')

@@ -1,6 +1,7 @@
 // What the synchronization engine needs of the store beyond the repositories: which revisions
 // are already held (so only what is new is fetched), and the guarantee that one synchronization
 // runs at a time per database (DESIGN §6: one node runs it, the others serve).
+import { hostname } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { inList, nowIso, type StoreContext } from './sql-util.ts';
@@ -55,6 +56,48 @@ export class SyncLockedError extends Error {
 // Any fixed 64-bit number works: it only has to be the same for every node of one database.
 const ADVISORY_KEY = 0x6f77_5359_4e43n; // "owSYNC"
 const LOCK_NAME = 'sync';
+
+/** Whether a process of this host still runs (a lock or lease holder that died does not). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Who looks at the lock: a holder on the same host can be checked for life, one elsewhere cannot. */
+export interface SyncLockObserver {
+  readonly host: string;
+  readonly isAlive: (pid: number) => boolean;
+}
+
+export const THIS_PROCESS: SyncLockObserver = { host: hostname(), isAlive: processAlive };
+
+/**
+ * Whether a synchronization holds the lock right now. On PostgreSQL the advisory lock decides
+ * (the server drops it with the connection of a process that died, on any host); on SQLite the
+ * row, unless it names a process of this host that is gone.
+ */
+export async function syncLockHeld(ctx: StoreContext, observer: SyncLockObserver = THIS_PROCESS): Promise<boolean> {
+  if (ctx.dialect === 'postgres') {
+    // pg_locks shows a bigint advisory key as its high and low 32 bits, objsubid 1.
+    const high = (ADVISORY_KEY >> 32n).toString();
+    const low = (ADVISORY_KEY & 0xffff_ffffn).toString();
+    const found = await sql<{ held: boolean }>`
+      select exists (
+        select 1 from pg_locks
+        where locktype = 'advisory' and granted and objsubid = 1
+          and classid = ${high}::oid and objid = ${low}::oid
+          and database = (select oid from pg_database where datname = current_database())
+      ) as held`.execute(ctx.db);
+    return found.rows[0]?.held === true;
+  }
+  const row = await syncDb(ctx).selectFrom('sync_lock').select(['host', 'pid']).where('name', '=', LOCK_NAME).executeTakeFirst();
+  if (row === undefined) return false;
+  return row.host !== observer.host || observer.isAlive(Number(row.pid));
+}
 
 export interface SyncLockOptions {
   readonly host: string;

@@ -21,9 +21,9 @@ import { contentSourceUrl, resolveContentSettings, retryDelayMs, wantsContent, t
 import type { StoredFile } from '../domain/catalog-records.ts';
 import { resolveDownstreamSettings, upstreamOrigin, type DownstreamSettings } from '../domain/settings.ts';
 import { SoapFault } from '../soap/index.ts';
-import type { Store } from '../store/index.ts';
+import { processAlive, type Store } from '../store/index.ts';
 import { createSyncTransport, type SyncTransport } from './transport.ts';
-import { processAlive, UPSTREAM_CONFIG_SETTING } from './engine.ts';
+import { UPSTREAM_CONFIG_SETTING } from './engine.ts';
 import { UpstreamClient } from './upstream-client.ts';
 
 /** pino's shape, as much of it as this module uses. */

@@ -5,7 +5,7 @@
 // loses or duplicates anything. The run is recorded in sync_run as it goes.
 import { hostname } from 'node:os';
 import type { Dispatcher } from 'undici';
-import { ANCHORS, type SyncCounts, type SyncPhase, type SyncRun } from '../domain/sync-run.ts';
+import { ANCHORS, INTERRUPTED_RUN_ERROR, type SyncCounts, type SyncPhase, type SyncRun } from '../domain/sync-run.ts';
 import {
   expandProducts,
   knownClassifications,
@@ -22,7 +22,7 @@ import type { RevisionKey } from '../domain/update.ts';
 import { decodeUpdateBlob } from '../metadata/cab/index.ts';
 import { ingestUpdate } from '../metadata/update-parser.ts';
 import { SoapClientError, SoapFault } from '../soap/index.ts';
-import { heldRevisions, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
+import { heldRevisions, processAlive, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
 import { reconcileContentQueue, type QueueReconciliation } from './content-downloader.ts';
 import { synchronizeDeployments, type DeploymentsReport } from './replica.ts';
 import { createSyncTransport } from './transport.ts';
@@ -85,16 +85,6 @@ export class SyncError extends Error {
   constructor(message: string, run: SyncRun | undefined, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.run = run;
-  }
-}
-
-/** Whether a process of this host still runs (a lock or lease holder that died does not). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -390,7 +380,7 @@ export async function synchronize(options: SyncEngineOptions): Promise<SyncRepor
   return withSyncLock(store, lock, async () => {
     // Holding the lock, a run still marked running belongs to a process that died.
     for (let stale = await store.syncRuns.running(); stale !== undefined; stale = await store.syncRuns.running()) {
-      await store.syncRuns.update(stale.id, { result: 'failed', error: 'interrupted: the process running it ended before it finished' });
+      await store.syncRuns.update(stale.id, { result: 'failed', error: INTERRUPTED_RUN_ERROR });
     }
     const recorded = await store.syncRuns.start('handshake');
     const client = new UpstreamClient({

@@ -143,6 +143,10 @@ forEachBackend('administration API: every endpoint works for an Administrator an
     assert.deepEqual(await store.settings.get('classifications'), [IDS.security]);
     assert.equal((await ok('listLanguages', 'GET', '/languages')).json().selection, 'all');
     assert.equal((await ok('getSchedule', 'GET', '/schedule')).json().mode, 'manual');
+    await h.call(h.admin, 'PATCH', '/api/v1/settings', { 'schedule.mode': 'automatic', 'schedule.firstSyncTime': '03:00' });
+    const next = Date.parse((await h.call(h.admin, 'GET', '/api/v1/schedule')).json().nextSyncAt);
+    assert.ok(next > Date.now() - 86_400_000 && next < Date.now() + 2 * 86_400_000, 'the next automatic run, within a day');
+    await h.call(h.admin, 'DELETE', '/api/v1/settings/schedule.mode');
 
     // Synchronizations (starting and cancelling one: sync.test.ts).
     assert.equal((await ok('getSyncStatus', 'GET', '/sync')).json().running, false);

@@ -133,11 +133,15 @@ for (const dialect of availableBackends()) {
     assert.equal(await exited, 'SIGKILL');
     for (const res of held) res.destroy();
     held.clear();
+    // `sync status` tells the run was interrupted at once, not "running" until the next sync.
+    const status = stdoutJson<SyncRun[]>(ok(await runCli([...dss, 'sync', 'status', '--json']), 'sync status'));
+    assert.equal(status[0]?.result, 'failed', 'a killed run does not read as running');
+    assert.match(status[0]?.error ?? '', /^interrupted/);
+    assert.equal(status[0]?.phase, 'updates', 'the phase it reached');
     const partial = { keys: await revisionKeys(store), anchors: await store.anchors.all(), runs: await store.syncRuns.list() };
     assert.ok(partial.keys.length > 0 && partial.keys.length < expected.length, `${partial.keys.length} of ${expected.length} stored when killed`);
     assert.ok(partial.anchors[ANCHORS.categories], 'the categories phase had completed');
     assert.equal(partial.anchors[ANCHORS.updates], undefined, 'the updates phase had not');
-    assert.equal(partial.runs[0]?.result, 'running', 'a killed process records nothing more');
 
     // Started again: completes, fetching only what is missing.
     passGetUpdateData = Infinity;

@@ -1,6 +1,6 @@
 // Options: the settings, the product and classification tree, languages and the schedule.
 import type { CategoryNode } from '../../domain/catalog-records.ts';
-import { nextScheduledSync, normalizeGuid, resolveDownstreamSettings, selectedLanguages, settingDefinition } from '../../domain/settings.ts';
+import { normalizeGuid, resolveDownstreamSettings, selectedLanguages, settingDefinition } from '../../domain/settings.ts';
 import type { Store } from '../../store/index.ts';
 import type { Handler } from '../context.ts';
 import { ApiProblem, type FieldError } from '../problem.ts';
@@ -143,7 +143,7 @@ export const optionHandlers: Record<string, Handler> = {
 
   getSchedule: async (ctx) => {
     const { schedule } = resolveDownstreamSettings(await ctx.store.settings.all()).settings;
-    return { ...schedule, nextSyncAt: nextScheduledSync(schedule, new Date())?.toISOString() ?? null };
+    return { ...schedule, nextSyncAt: (await ctx.sync.status()).nextSyncAt };
   },
 };
 

@@ -95,7 +95,7 @@ export function registerSync(program: Command): void {
       for (const r of runs) {
         const c = r.counts;
         process.stdout.write(
-          `#${r.id} ${r.startedAt} ${r.result}${r.result === 'running' ? ` (${r.phase})` : ''}: ` +
+          `#${r.id} ${r.startedAt} ${r.result}${r.result === 'running' || r.result === 'failed' ? ` (${r.phase})` : ''}: ` +
             `${c.newRevisions} new, ${c.revisedRevisions} revised, ${c.expiredRevisions} expired, ${c.categories} categories, ${c.files} files` +
             `${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.error ? `\n    error: ${r.error}` : ''}\n`,
         );

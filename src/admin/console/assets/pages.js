@@ -231,7 +231,7 @@ async function computers({ root, params, canApprove, isAdmin, server, refresh })
           'li',
           {},
           h('a', { href: `#/computers${query({ group: g.id })}`, 'aria-current': g.id === groupId ? 'true' : undefined }, g.name),
-          ` (${count(g.computersInTree)})`,
+          ` (${count(g.computersInTree)}) `,
           canApprove && !g.builtin
             ? h('button', {
                 type: 'button',
@@ -240,7 +240,7 @@ async function computers({ root, params, canApprove, isAdmin, server, refresh })
                 onclick: async () => {
                   if ((await attempt(() => api('DELETE', `/groups/${g.id}`), `Deleted ${g.name}.`)) !== undefined) navigate('#/computers', refresh);
                 },
-              }, ' delete')
+              }, 'delete')
             : null,
           tree(g.id),
         ),
@@ -290,11 +290,18 @@ async function computers({ root, params, canApprove, isAdmin, server, refresh })
     h(
       'div',
       { class: 'split' },
-      h('div', {}, h('section', { class: 'card', 'aria-label': 'Computer groups' }, h('h2', {}, 'Groups'), h('a', { href: '#/computers' }, 'All computers'), tree(null)), createForm),
+      h('div', {}, h('section', { class: 'card', 'aria-label': 'Computer groups' }, h('h2', {}, 'Groups'), tree(null)), createForm),
       h('div', {}, pager(page, (o) => (location.hash = `#/computers${query({ group: groupId, offset: o })}`)), list, details),
     ),
   );
 }
+
+const STATUS_WORDS = {
+  NotInstalled: 'Needed',
+  InstalledPendingReboot: 'Installed, pending restart',
+  NotApplicable: 'Not applicable',
+  Unknown: 'No status',
+};
 
 async function showComputer(container, computerId, groups, canApprove) {
   const c = await attempt(() => api('GET', `/computers/${encodeURIComponent(computerId)}`));
@@ -320,7 +327,7 @@ async function showComputer(container, computerId, groups, canApprove) {
         h('button', { type: 'submit', disabled: !canApprove }, 'Move'),
       ),
       h('h2', {}, 'Update status'),
-      table([{ title: 'Update', value: (s) => s.title ?? s.updateId }, { title: 'Status', value: (s) => s.status }], c.statuses, {
+      table([{ title: 'Update', value: (s) => s.title ?? s.updateId }, { title: 'Status', value: (s) => STATUS_WORDS[s.status] ?? s.status }], c.statuses, {
         empty: 'This computer has not reported any status yet.',
         rowAttrs: (s) => ({ 'data-update-id': s.updateId, 'data-status': s.status }),
       }),
