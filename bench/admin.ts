@@ -2,7 +2,7 @@
 // reports, timed through fastify inject (the whole request: authentication, validation, SQL, JSON).
 //
 //   node_modules/.bin/node bench/admin.ts [--updates 100000] [--computers 10000] [--backends sqlite,postgres]
-//                                         [--repeat 20] [--deep 50000] [--pg URL] [--seed 1]
+//                                         [--repeat 20] [--deep 50000] [--pg URL] [--seed 1] [--keep FILE]
 //
 // The catalog is the generated export bench/import.ts uses (bench/out/catalog-N-seed-S.owx, made
 // once); each backend gets a fresh database, the catalog imported with importCatalogFile, then
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '20' },
     deep: { type: 'string', default: '50000' },
     seed: { type: 'string', default: '1' },
+    /** SQLite only: keep the database at this path and reuse it on the next run. */
+    keep: { type: 'string' },
     pg: { type: 'string', default: process.env.OPENWSUS_BENCH_PG ?? 'postgres://postgres@127.0.0.1:55432/postgres' },
   },
 });
@@ -60,7 +62,7 @@ async function exportFile(): Promise<string> {
 }
 
 /** Approvals, declines, computers and their statuses, through the repositories. */
-async function seed(store: Store): Promise<{ approvable: number; sampleKb: string; sampleText: string; product: string; classification: string }> {
+async function seed(store: Store): Promise<void> {
   const all = await store.approvals.listUpdates({ limit: 5000, offset: 0 });
   const ids = all.updates.map((u) => u.updateId);
   const now = new Date().toISOString();
@@ -86,6 +88,11 @@ async function seed(store: Store): Promise<{ approvable: number; sampleKb: strin
     await store.clientEvents.applyStatus(id, [report], new Date());
     if ((c + 1) % 2000 === 0) log(`  ${formatInteger(c + 1)} computers seeded (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
+}
+
+/** What the filters ask for: a product, a classification, a KB number and title words the catalog has. */
+async function samples(store: Store): Promise<{ approvable: number; sampleKb: string; sampleText: string; product: string; classification: string }> {
+  const all = await store.approvals.listUpdates({ limit: 500, offset: 0 });
   const categories = await store.catalog.categories();
   const product = categories.find((c) => c.categoryType === 'Product')!;
   const classification = categories.find((c) => c.categoryType === 'UpdateClassification')!;
@@ -129,7 +136,13 @@ async function time(api: ApiHarness, backend: string, page: string, url: string)
 async function runBackend(backend: 'sqlite' | 'postgres', file: string): Promise<Timing[]> {
   let cleanup: () => Promise<void>;
   let store: Store;
-  if (backend === 'sqlite') {
+  let fresh = true;
+  if (backend === 'sqlite' && args.keep !== undefined) {
+    // A kept database is reused as it is: re-running after a change skips the import and seeding.
+    fresh = !existsSync(args.keep);
+    store = await openStore({ database: args.keep });
+    cleanup = async () => {};
+  } else if (backend === 'sqlite') {
     const dir = await mkdtemp(join(OUT, 'admin-'));
     store = await openStore({ database: join(dir, 'openwsus.db') });
     cleanup = () => rm(dir, { recursive: true, force: true });
@@ -141,13 +154,16 @@ async function runBackend(backend: 'sqlite' | 'postgres', file: string): Promise
     cleanup = temp.drop;
   }
   try {
-    log(`${backend}: importing ${relative(ROOT, file)}…`);
-    let started = performance.now();
-    await importCatalogFile(store, file);
-    log(`  imported in ${((performance.now() - started) / 1000).toFixed(0)} s; seeding ${formatInteger(COMPUTERS)} computers…`);
-    started = performance.now();
-    const s = await seed(store);
-    log(`  seeded in ${((performance.now() - started) / 1000).toFixed(0)} s (${formatInteger(s.approvable)} approvable updates)`);
+    if (fresh) {
+      log(`${backend}: importing ${relative(ROOT, file)}…`);
+      let started = performance.now();
+      await importCatalogFile(store, file);
+      log(`  imported in ${((performance.now() - started) / 1000).toFixed(0)} s; seeding ${formatInteger(COMPUTERS)} computers…`);
+      started = performance.now();
+      await seed(store);
+      log(`  seeded in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+    const s = await samples(store);
     const api = await apiHarness(store);
     try {
       const deep = Math.max(0, Math.min(DEEP, s.approvable - 50));
@@ -204,11 +220,11 @@ for (const backend of args.backends.split(',') as ('sqlite' | 'postgres')[]) row
 const ms = (n: number) => n.toFixed(1);
 const table = formatTable<Timing>(
   [
-    { header: 'backend', value: (r) => r.backend },
-    { header: 'page (limit 50)', value: (r) => r.page },
-    { header: 'total', value: (r) => r.total, align: 'right' },
-    { header: 'p50 ms', value: (r) => ms(r.p50), align: 'right' },
-    { header: 'p99 ms', value: (r) => ms(r.p99), align: 'right' },
+    { title: 'backend', value: (r) => r.backend },
+    { title: 'page (limit 50)', value: (r) => r.page },
+    { title: 'total', value: (r) => r.total },
+    { title: 'p50 ms', value: (r) => ms(r.p50) },
+    { title: 'p99 ms', value: (r) => ms(r.p99) },
   ],
   rows,
 );

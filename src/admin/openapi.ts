@@ -92,6 +92,7 @@ export const ROUTES: readonly RouteSpec[] = [
   r({ operationId: 'deleteGroup', method: 'DELETE', path: '/groups/{groupId}', summary: 'Delete an empty group; its approvals go with it', tag: 'computers', access: 'admin', params: S.GroupParams, status: 204 }),
   r({ operationId: 'listComputers', method: 'GET', path: '/computers', summary: 'Computers, a page at a time', tag: 'computers', access: 'reader', query: S.ComputerListQuery, response: 'ComputerPage' }),
   r({ operationId: 'getComputer', method: 'GET', path: '/computers/{computerId}', summary: 'One computer: inventory, status per update, recent events', tag: 'computers', access: 'reader', params: S.ComputerParams, response: 'ComputerDetails' }),
+  r({ operationId: 'deleteComputer', method: 'DELETE', path: '/computers/{computerId}', summary: 'Forget a computer with its statuses and events (allowed on a replica: computers are local)', tag: 'computers', access: 'admin', params: S.ComputerParams, status: 204 }),
   r({ operationId: 'moveComputer', method: 'PUT', path: '/computers/{computerId}/group', summary: 'Put a computer in a group (server-side targeting)', tag: 'computers', access: 'admin', params: S.ComputerParams, body: S.ComputerMoveBody, response: 'Computer' }),
 
   // ---- downstream servers ----

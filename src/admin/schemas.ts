@@ -258,7 +258,12 @@ export const DownstreamServer = z.object({
   replica: Nullable(z.boolean()),
   details: z.record(z.string(), z.unknown()),
 });
-export const DownstreamList = z.object({ servers: z.array(DownstreamServer) });
+export const DownstreamList = z.object({
+  /** Servers that synchronize from this one. */
+  servers: z.array(DownstreamServer),
+  /** Every server below this one, however deep, as rolled up (what `openwsus downstream list` shows). */
+  hierarchy: z.array(z.record(z.string(), z.unknown())),
+});
 export const RolledUpComputerPage = z.object({ total: z.number(), offset: z.number(), limit: z.number(), computers: z.array(z.record(z.string(), z.unknown())) });
 export const Rule = z.object({
   id: z.number(),

@@ -36,6 +36,8 @@ export class SyncRunner {
   readonly #extra: Partial<SyncEngineOptions>;
   #current: { controller: AbortController; progress: SyncProgress | null; done: Promise<void>; startedAt: string } | undefined;
   readonly #listeners = new Set<(event: SyncEvent) => void>();
+  /** Made when the server starts, as its scheduler is: both reckon from it while no run is recorded. */
+  readonly #since = new Date();
 
   constructor(store: Store, synchronize: SynchronizeFn, options: { logger?: Logger; engine?: Partial<SyncEngineOptions> } = {}) {
     this.#store = store;
@@ -52,7 +54,7 @@ export class SyncRunner {
     const [last] = await this.#store.syncRuns.list({ limit: 1 });
     const { settings } = resolveDownstreamSettings(await this.#store.settings.all());
     // As the scheduler reckons it: the slot after the last run (or now), moved by this server's offset.
-    const next = nextSyncDue(settings.schedule, this.#store.serverId, last === undefined ? new Date() : new Date(last.startedAt))?.at;
+    const next = nextSyncDue(settings.schedule, this.#store.serverId, last === undefined ? this.#since : new Date(last.startedAt))?.at;
     return {
       running: this.#current !== undefined || last?.result === 'running',
       run: last ?? null,

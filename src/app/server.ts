@@ -11,7 +11,7 @@ import { registerUpstreamServices } from '../services/upstream/index.ts';
 import { ClientContext, registerClientServices } from '../services/client/index.ts';
 import { SyncScheduler } from '../sync/scheduler.ts';
 import { synchronize } from '../sync/index.ts';
-import { createAdministration } from '../admin/index.ts';
+import { API_PREFIX, createAdministration } from '../admin/index.ts';
 import { registerConsole } from '../admin/console/index.ts';
 import { RollupSchedule } from '../sync/rollup.ts';
 import { CleanupSchedule } from '../maintenance/schedule.ts';
@@ -55,9 +55,17 @@ export async function startServer(config: BootConfig, logger: Logger, options: S
   const content = ContentStore.inDataDir(config.data);
   // One client context for every listener: they share the per-group scan scopes.
   const clients = new ClientContext({ store });
+  // The content download queue (started below, once serving): made first, so the API can wake it.
+  const downloader = new ContentDownloader({ store, content, logger: logger.child({ component: 'content' }) });
   // The administration API (/api/v1): creates the first administrator on a fresh database.
   const administration = await createAdministration({ store, logger: logger.child({ component: 'admin' }), synchronize });
+  // An approval, a decline or a setting changed through the API, and the end of a synchronization
+  // run here, want their files now rather than at the downloader's next check (content.checkIntervalSeconds).
+  administration.sync.subscribe((event) => event.type === 'end' && downloader.wake());
   const routes = async (app: FastifyInstance): Promise<void> => {
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'GET' && reply.statusCode < 300 && request.url.startsWith(API_PREFIX)) downloader.wake();
+    });
     registerContentRoutes(app, { content, serverHeader: `openwsus/${VERSION}` });
     await registerUpstreamServices(app, { store });
     await registerClientServices(app, clients);
@@ -89,7 +97,6 @@ export async function startServer(config: BootConfig, logger: Logger, options: S
   scheduler.start();
   // The content download queue: resumes what a previous run left, then follows synchronizations
   // and approvals (also those made by other processes, through the change sequence).
-  const downloader = new ContentDownloader({ store, content, logger: logger.child({ component: 'content' }) });
   downloader.start();
   // The daily cleanup (cleanup.enabled, cleanup.time); resumes a run a previous process left unfinished.
   const cleanup = new CleanupSchedule({ store, content, logger: logger.child({ component: 'cleanup' }) });

@@ -67,15 +67,19 @@ const REMOTE_COMMANDS = [
   ['updates', 'approve'],
   ['updates', 'unapprove'],
   ['updates', 'decline'],
+  ['updates', 'reinstate'],
+  ['updates', 'status'],
   ['groups', 'list'],
   ['groups', 'create'],
   ['groups', 'delete'],
   ['computers', 'list'],
   ['computers', 'move'],
+  ['computers', 'delete'],
   ['config', 'get'],
   ['config', 'set'],
   ['sync'],
   ['sync', 'status'],
+  ['downstream', 'list'],
 ] as const;
 
 /**

@@ -70,12 +70,13 @@ export function buildProgram(): Command {
   registerComputers(program);
   registerAccounts(program);
   registerTokens(program);
-  addRemoteOptions(program);
   registerSimulateClients(program);
   registerRules(program);
   registerCleanup(program);
   registerRollup(program);
   registerDownstream(program);
+  // After every command it names is registered.
+  addRemoteOptions(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

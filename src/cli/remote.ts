@@ -91,6 +91,20 @@ export async function remoteUnapprove(api: ApiClient, id: string, o: { group: st
   process.stdout.write(`took back the approval of ${r.updateId} ("${r.title}") for "${group.name}"\n`);
 }
 
+export async function remoteReinstate(api: ApiClient, id: string): Promise<void> {
+  const result = await api.request('POST', '/updates/reinstate', { updateIds: [await updateId(api, id)] });
+  const r = result.results[0];
+  if (r.outcome !== 'changed') throw new CliError(`${r.updateId} ("${r.title}") is not declined (see openwsus updates list --declined)`);
+  process.stdout.write(`reinstated: ${r.updateId} ("${r.title}") is not approved again\n`);
+}
+
+export async function remoteUpdateStatus(api: ApiClient, id: string, o: { json?: boolean }): Promise<void> {
+  const wanted = await updateId(api, id);
+  const [update, status] = await Promise.all([api.request('GET', `/updates/${wanted}`), api.request('GET', `/updates/${wanted}/status`)]);
+  const { printUpdateStatus } = await import('./commands/updates.ts');
+  await printUpdateStatus({ ...status, revisionNumber: update.revisionNumber, title: update.title }, o);
+}
+
 export async function remoteGroupsList(api: ApiClient, o: { json?: boolean }): Promise<void> {
   const rows = await groups(api);
   if (o.json) return printJson(rows);
@@ -132,16 +146,28 @@ export async function remoteComputersList(api: ApiClient, o: { json?: boolean })
   }
 }
 
-export async function remoteComputerMove(api: ApiClient, name: string, o: { group: string }): Promise<void> {
-  const group = await findGroup(api, o.group);
+/** The one computer an administrator names by DNS name, host name or id, as `findByName` does locally. */
+async function findComputer(api: ApiClient, name: string): Promise<any> {
   const wanted = name.trim().toLowerCase();
   const found = (await allComputers(api, { text: wanted.split('.')[0] })).filter((c) => c.id === wanted || c.name.toLowerCase() === wanted || c.name.toLowerCase().startsWith(`${wanted}.`));
   const exact = found.filter((c) => c.id === wanted || c.name.toLowerCase() === wanted);
   const chosen = exact.length > 0 ? exact : found;
   if (chosen.length === 0) throw new CliError(`unknown computer "${name}" (see openwsus computers list)`);
   if (chosen.length > 1) throw new CliError(`more than one computer matches "${name}": give the full name or id (${chosen.map((c) => `${c.name} ${c.id}`).join(', ')})`);
-  await api.request('PUT', `/computers/${encodeURIComponent(chosen[0].id)}/group`, { groupId: group.id });
-  process.stdout.write(`moved ${chosen[0].name} to "${group.name}"\n`);
+  return chosen[0];
+}
+
+export async function remoteComputerMove(api: ApiClient, name: string, o: { group: string }): Promise<void> {
+  const group = await findGroup(api, o.group);
+  const computer = await findComputer(api, name);
+  await api.request('PUT', `/computers/${encodeURIComponent(computer.id)}/group`, { groupId: group.id });
+  process.stdout.write(`moved ${computer.name} to "${group.name}"\n`);
+}
+
+export async function remoteComputerDelete(api: ApiClient, name: string): Promise<void> {
+  const computer = await findComputer(api, name);
+  await api.request('DELETE', `/computers/${encodeURIComponent(computer.id)}`);
+  process.stdout.write(`deleted computer ${computer.name} (${computer.id})\n`);
 }
 
 export async function remoteConfigGet(api: ApiClient, key: string | undefined, o: { json?: boolean }): Promise<void> {

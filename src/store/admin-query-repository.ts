@@ -2,7 +2,7 @@
 // status counted per update for reports, in one statement per page rather than one per update.
 import { sql } from 'kysely';
 import { clientDb } from './client-schema.ts';
-import { inList, type StoreContext } from './sql-util.ts';
+import { inList, isLatest, type StoreContext } from './sql-util.ts';
 
 export class AdminQueryRepository {
   readonly #ctx: StoreContext;
@@ -18,7 +18,7 @@ export class AdminQueryRepository {
       .innerJoin('revision as r', 'r.revision_id', 's.revision_id')
       .select(['r.update_id', 'r.title'])
       .where('s.superseded_update_id', '=', updateId)
-      .where('r.is_latest', '=', true)
+      .where(isLatest('r'))
       .orderBy('r.title')
       .execute();
     return rows.map((r) => ({ updateId: r.update_id, title: r.title }));
@@ -30,7 +30,7 @@ export class AdminQueryRepository {
     const rows = await this.#ctx.db
       .selectFrom('revision')
       .select(['update_id', 'title'])
-      .where('is_latest', '=', true)
+      .where(isLatest())
       .where(inList(this.#ctx.dialect, 'update_id', updateIds))
       .execute();
     return new Map(rows.map((r) => [r.update_id, r.title]));
@@ -50,6 +50,24 @@ export class AdminQueryRepository {
       const counts = out.get(r.update_id) ?? {};
       counts[r.status] = Number(r.n);
       out.set(r.update_id, counts);
+    }
+    return out;
+  }
+
+  /** Computer id -> reported status -> updates, for the computers given (a page of them). */
+  async statusCountsByComputer(computerIds: readonly string[]): Promise<Map<string, Partial<Record<string, number>>>> {
+    const out = new Map<string, Partial<Record<string, number>>>();
+    if (computerIds.length === 0) return out;
+    const rows = await clientDb(this.#ctx)
+      .selectFrom('update_status')
+      .select(['computer_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where(inList(this.#ctx.dialect, 'computer_id', computerIds))
+      .groupBy(['computer_id', 'status'])
+      .execute();
+    for (const r of rows) {
+      const counts = out.get(r.computer_id) ?? {};
+      counts[r.status] = Number(r.n);
+      out.set(r.computer_id, counts);
     }
     return out;
   }

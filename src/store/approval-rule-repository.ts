@@ -23,7 +23,7 @@ import { CatalogRepository } from './catalog-repository.ts';
 import { writeApprovals, writeDeclines } from './deployment-repository.ts';
 import type { Database } from './schema.ts';
 import { SettingRepository } from './setting-repository.ts';
-import { atomically, inList, nowIso, type Db, type StoreContext } from './sql-util.ts';
+import { atomically, inList, isLatest, nowIso, type Db, type StoreContext } from './sql-util.ts';
 
 /** Written as a boolean, read as 0/1 on SQLite (schema.ts). */
 type Bool = ColumnType<boolean | number, boolean, boolean>;
@@ -271,7 +271,7 @@ export class ApprovalRuleRepository {
       db
         .selectFrom('revision')
         .select(['revision_id', 'update_id', 'revision_number', 'update_type', 'publication_state', 'explicitly_deployable'])
-        .where('is_latest', '=', true)
+        .where(isLatest())
         .where('update_type', 'in', APPROVABLE_TYPES)
         .orderBy('update_id')
         .execute(),
@@ -279,7 +279,7 @@ export class ApprovalRuleRepository {
         .selectFrom('prerequisite as p')
         .innerJoin('revision as r', 'r.revision_id', 'p.revision_id')
         .select(['p.revision_id', 'p.update_id'])
-        .where('r.is_latest', '=', true)
+        .where(isLatest('r'))
         .where('r.update_type', 'in', APPROVABLE_TYPES)
         .where('p.is_category', '=', true)
         .execute(),

@@ -4,7 +4,7 @@
 import type { BundleEdge, CatalogGraphReader, CategoryLink, CategoryLinkScope, RevisionRef } from '../domain/revision-filter.ts';
 import type { RevisionKey } from '../domain/update.ts';
 import { unpackText } from './codec.ts';
-import { inList, type StoreContext } from './sql-util.ts';
+import { inList, isLatest, type StoreContext } from './sql-util.ts';
 
 const CONFIG_TYPES = ['Category', 'Detectoid'];
 
@@ -60,7 +60,7 @@ export class CatalogGraphRepository implements CatalogGraphReader {
     let query = this.#ctx.db
       .selectFrom('revision')
       .select(['revision_id', 'update_id', 'revision_number', 'change_seq'])
-      .where('is_latest', '=', true)
+      .where(isLatest())
       .where('update_type', kind === 'config' ? 'in' : 'not in', CONFIG_TYPES);
     if (since !== undefined) query = query.where('change_seq', '>', since);
     const rows = await query.orderBy('change_seq').orderBy('revision_id').execute();
@@ -76,7 +76,7 @@ export class CatalogGraphRepository implements CatalogGraphReader {
       .select(['r.revision_id', 'r.update_id', 'r.revision_number', 'r.change_seq', 'p.update_id as category_id'])
       .where('p.is_category', '=', true)
       .where(inList(dialect, 'p.update_id', categoryIds))
-      .where('r.is_latest', '=', true)
+      .where(isLatest('r'))
       .where('r.update_type', 'not in', CONFIG_TYPES);
     if (scope !== undefined && 'revisionIds' in scope) {
       if (scope.revisionIds.length === 0) return [];
@@ -106,7 +106,7 @@ export class CatalogGraphRepository implements CatalogGraphReader {
   async parentsOf(updateIds: readonly string[]): Promise<BundleEdge[]> {
     if (updateIds.length === 0) return [];
     const rows = await this.#edges()
-      .where('pr.is_latest', '=', true)
+      .where(isLatest('pr'))
       .where(inList(this.#ctx.dialect, 'b.child_update_id', updateIds))
       .execute();
     return rows.map(toEdge);
@@ -118,7 +118,7 @@ export class CatalogGraphRepository implements CatalogGraphReader {
     const rows = await this.#ctx.db
       .selectFrom('revision')
       .select(['revision_id', 'update_id', 'revision_number', 'change_seq'])
-      .where('is_latest', '=', true)
+      .where(isLatest())
       .where(inList(this.#ctx.dialect, 'update_id', [...new Set(updateIds)]))
       .execute();
     const byId = new Map(rows.map((r) => [r.update_id, toRef(r)]));
@@ -147,7 +147,7 @@ export class CatalogGraphRepository implements CatalogGraphReader {
     return this.#ctx.db
       .selectFrom('bundle_member as b')
       .innerJoin('revision as pr', 'pr.revision_id', 'b.revision_id')
-      .innerJoin('revision as c', (join) => join.onRef('c.update_id', '=', 'b.child_update_id').on('c.is_latest', '=', true))
+      .innerJoin('revision as c', (join) => join.onRef('c.update_id', '=', 'b.child_update_id').on(isLatest('c')))
       .select([
         'pr.revision_id as parent_id',
         'pr.update_id as parent_update_id',

@@ -2,7 +2,16 @@
 import { sql, type Selectable } from 'kysely';
 import type { Computer, ComputerInfo } from '../domain/computer.ts';
 import { clientDb, type ComputerTable } from './client-schema.ts';
-import { atomically, nowIso, type StoreContext } from './sql-util.ts';
+import { atomically, inList, nowIso, type StoreContext } from './sql-util.ts';
+
+export interface ComputerPageFilter {
+  /** Only computers placed directly in this group. */
+  readonly groupId?: string;
+  /** Part of the DNS name or the IP address (case-insensitive), or the exact id. */
+  readonly text?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
 
 function toComputer(r: Selectable<ComputerTable>, groupIds: readonly string[]): Computer {
   const opt = <K extends string, V>(key: K, value: V | null) => (value === null ? {} : ({ [key]: value } as Record<K, V>));
@@ -55,6 +64,58 @@ export class ComputerRepository {
     const groups = new Map<string, string[]>();
     for (const m of members) groups.set(m.computer_id, [...(groups.get(m.computer_id) ?? []), m.group_id]);
     return rows.map((r) => toComputer(r, groups.get(r.computer_id) ?? []));
+  }
+
+  /** A page of computers by name, with how many match: the administration lists 10,000s of them. */
+  async page(filter: ComputerPageFilter): Promise<{ total: number; computers: Computer[] }> {
+    const db = clientDb(this.#ctx);
+    let query = db.selectFrom('computer as c');
+    if (filter.groupId !== undefined) {
+      const groupId = filter.groupId;
+      query = query.where((eb) => eb.exists(eb.selectFrom('computer_membership as m').select('m.group_id').whereRef('m.computer_id', '=', 'c.computer_id').where('m.group_id', '=', groupId)));
+    }
+    const text = filter.text?.trim().toLowerCase();
+    if (text !== undefined && text !== '') {
+      // LIKE wildcards in the admin's text are taken literally.
+      const pattern = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      query = query.where((w) =>
+        w.or([
+          w(sql<string>`lower(c.dns_name)`, 'like', sql<string>`${pattern} escape '\\'`),
+          w('c.ip_address', 'like', sql<string>`${pattern} escape '\\'`),
+          w('c.computer_id', '=', text),
+        ]),
+      );
+    }
+    const [count, rows] = await Promise.all([
+      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      query.selectAll('c').orderBy('c.dns_name').orderBy('c.computer_id').limit(filter.limit).offset(filter.offset).execute(),
+    ]);
+    const groups = new Map<string, string[]>();
+    if (rows.length > 0) {
+      const members = await db
+        .selectFrom('computer_membership')
+        .selectAll()
+        .where(inList(this.#ctx.dialect, 'computer_id', rows.map((r) => r.computer_id)))
+        .orderBy('group_id')
+        .execute();
+      for (const m of members) groups.set(m.computer_id, [...(groups.get(m.computer_id) ?? []), m.group_id]);
+    }
+    return { total: Number(count.n), computers: rows.map((r) => toComputer(r, groups.get(r.computer_id) ?? [])) };
+  }
+
+  /**
+   * Forgets a computer with its memberships, statuses and events (WSUS "Delete" on a computer).
+   * One that contacts the server again comes back as new. False when it was unknown.
+   */
+  async delete(id: string): Promise<boolean> {
+    return atomically(this.#ctx.db, async (tx) => {
+      const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
+      await db.deleteFrom('client_event').where('computer_id', '=', id).execute();
+      await db.deleteFrom('update_status').where('computer_id', '=', id).execute();
+      await db.deleteFrom('computer_membership').where('computer_id', '=', id).execute();
+      const result = await db.deleteFrom('computer').where('computer_id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
   }
 
   async groupsOf(id: string): Promise<string[]> {

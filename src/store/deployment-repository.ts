@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import type { Approval, ApprovalAction, ComputerGroup, Decline } from '../domain/deployment.ts';
 import { ChangeSequence } from './change-sequence.ts';
 import { clientDb } from './client-schema.ts';
-import { atomically, inList, nowIso, type StoreContext } from './sql-util.ts';
+import { atomically, inList, isLatest, nowIso, type StoreContext } from './sql-util.ts';
 import { refuseOnReplica } from '../domain/replica-guard.ts';
 import { resolveDownstreamSettings } from '../domain/settings.ts';
 import { SettingRepository } from './setting-repository.ts';
@@ -265,7 +265,7 @@ export class ApprovalRepository {
     const rows = await this.#ctx.db
       .selectFrom('revision')
       .select(['revision_id'])
-      .where('is_latest', '=', true)
+      .where(isLatest())
       .where('update_type', 'in', APPROVABLE_TYPES)
       .where('kb_article_id', '=', kb)
       .orderBy('title')
@@ -278,7 +278,7 @@ export class ApprovalRepository {
   async listUpdates(filter: UpdateListFilter = {}): Promise<{ total: number; updates: UpdateListing[] }> {
     let query = this.#ctx.db
       .selectFrom('revision as r')
-      .where('r.is_latest', '=', true)
+      .where(isLatest('r'))
       .where('r.update_type', 'in', APPROVABLE_TYPES);
     if (filter.approved) query = query.where((eb) => eb.exists(eb.selectFrom('approval as a').select('a.approval_id').whereRef('a.update_id', '=', 'r.update_id')));
     if (filter.declined) query = query.where((eb) => eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id')));
@@ -324,7 +324,7 @@ export class ApprovalRepository {
             .select('p.revision_id')
             .whereRef('p.revision_id', '=', 'r.revision_id')
             .where('p.is_category', '=', true)
-            .where('c.is_latest', '=', true)
+            .where(isLatest('c'))
             .where('c.category_type', '=', 'UpdateClassification')
             .where((w) => w.or([w(sql<string>`lower(c.title)`, '=', wanted), w('c.update_id', '=', wanted)])),
         ),
@@ -375,7 +375,7 @@ export class ApprovalRepository {
         .select(['p.revision_id', 'c.title'])
         .where(inList(dialect, 'p.revision_id', revisionIds))
         .where('p.is_category', '=', true)
-        .where('c.is_latest', '=', true)
+        .where(isLatest('c'))
         .where('c.category_type', '=', 'UpdateClassification')
         .orderBy('c.title')
         .execute(),

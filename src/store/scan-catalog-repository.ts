@@ -5,7 +5,7 @@ import type { Approval, ApprovalAction } from '../domain/deployment.ts';
 import type { GraphRevision } from '../domain/prerequisite-graph.ts';
 import type { PrerequisiteClause, UpdateType } from '../domain/update.ts';
 import { unpackText } from './codec.ts';
-import { inList, type StoreContext } from './sql-util.ts';
+import { inList, isLatest, type StoreContext } from './sql-util.ts';
 
 export interface ScanRevision extends GraphRevision {
   readonly publicationState: string;
@@ -42,14 +42,14 @@ export class ScanCatalogRepository {
       db
         .selectFrom('revision')
         .select(['revision_id', 'update_id', 'update_type', 'publication_state', 'received_at', 'change_seq'])
-        .where('is_latest', '=', true)
+        .where(isLatest())
         .orderBy('revision_id')
         .execute(),
       db
         .selectFrom('prerequisite as p')
         .innerJoin('revision as r', 'r.revision_id', 'p.revision_id')
         .select(['p.revision_id', 'p.clause_index', 'p.update_id', 'p.is_category'])
-        .where('r.is_latest', '=', true)
+        .where(isLatest('r'))
         .orderBy('p.revision_id')
         .orderBy('p.clause_index')
         .orderBy('p.member_index')
@@ -58,7 +58,7 @@ export class ScanCatalogRepository {
         .selectFrom('bundle_member as b')
         .innerJoin('revision as r', 'r.revision_id', 'b.revision_id')
         .select(['b.revision_id', 'b.child_update_id'])
-        .where('r.is_latest', '=', true)
+        .where(isLatest('r'))
         .orderBy('b.revision_id')
         .orderBy('b.group_index')
         .orderBy('b.member_index')

@@ -21,6 +21,17 @@ export function atomically<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
 }
 
 /**
+ * "Is the newest revision of its update", as the bare column `[alias.]is_latest`. SQLite uses the
+ * partial index revision_latest_type (`where is_latest`) only when it can see that the query's
+ * WHERE implies the index's: a bound `is_latest = ?` does not, and the query scans every revision
+ * instead (0.1 ms against 120 ms for the category tree at 10,000 revisions). PostgreSQL reads
+ * both alike.
+ */
+export function isLatest(alias?: string): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref(alias === undefined ? 'is_latest' : `${alias}.is_latest`)}`;
+}
+
+/**
  * `column IN (values)` with a single bound parameter, so the statement text does not depend on the
  * number of values (one cached statement, no parameter limit).
  */

@@ -108,6 +108,8 @@ export class ContentDownloader {
   #stopping = new AbortController();
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** wake() was called since the current look began: look again at once instead of sleeping. */
+  #woken = false;
   #fingerprint = '';
   #running: Promise<ContentProgress> | undefined;
 
@@ -128,6 +130,17 @@ export class ContentDownloader {
     this.#loop = this.#background();
   }
 
+  /**
+   * Looks now instead of at the next `content.checkIntervalSeconds`: an approval or a
+   * synchronization made in this process wants its files promptly (deferred downloads). One
+   * called while a look is under way makes another follow it. Changes made by another process
+   * (`openwsus approve` from a shell) are seen at the next interval, through the change sequence.
+   */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
   /** Stops taking files, lets the ones in flight give their lease back, and waits for that. */
   async stop(): Promise<void> {
     this.#stopping.abort(new Error('the content downloader is stopping'));
@@ -142,6 +155,7 @@ export class ContentDownloader {
     await this.#content.sweepPartials(24 * 3_600_000).catch((error: unknown) => this.#options.logger?.warn({ error: (error as Error).message }, 'content: cannot sweep old partial files'));
     while (!signal.aborted) {
       let interval = 60_000;
+      this.#woken = false;
       try {
         const stored = await this.#store.settings.all();
         interval = resolveContentSettings(stored, this.#options.locale ?? defaultLocale()).worker.checkIntervalMs;
@@ -159,6 +173,7 @@ export class ContentDownloader {
         this.#options.logger?.warn({ error: (error as Error).message }, 'content: download pass failed');
       }
       if (signal.aborted) break;
+      if (this.#woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, interval);
         this.#wake = () => {

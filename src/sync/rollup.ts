@@ -56,6 +56,8 @@ export const ROLLUP_UPSTREAM_ANCHOR = 'rollup.upstream';
  * call carries fewer computers when they have many rows (MS-WSUSSS lets the DSS send fewer).
  */
 const STATUS_ROWS_PER_CALL = 10_000;
+/** RollupComputerStatus calls answered "busy" before the rollup gives up (about 10 minutes of waits). */
+const BUSY_ATTEMPTS = 25;
 /** When this server last finished a rollup (ISO). */
 export const ROLLUP_DONE_ANCHOR = 'rollup.lastRollupAt';
 
@@ -79,7 +81,7 @@ export interface RollupOptions {
   readonly timeoutMs?: number;
   /** After each acknowledged batch. */
   readonly onProgress?: (progress: RollupProgress) => void;
-  /** Wait before resending status the upstream was too busy for (doubled each time; default 1 s). */
+  /** Wait before resending status the upstream was too busy for (doubled each time up to 30 times it, with jitter; default 1 s). */
   readonly busyDelayMs?: number;
 }
 
@@ -640,9 +642,11 @@ class Rollup {
         b.end();
       });
       if (result?.asBool() === true) return;
-      if (attempt >= 6) throw new RollupError(`the upstream server at ${this.#origin} stayed busy: status of ${statuses.length} computers not sent, the next rollup sends it`);
+      if (attempt >= BUSY_ATTEMPTS) throw new RollupError(`the upstream server at ${this.#origin} stayed busy: status of ${statuses.length} computers not sent, the next rollup sends it`);
       this.#report.busyRetries++;
-      await sleep(base * 2 ** attempt, undefined, this.#options.signal === undefined ? {} : { signal: this.#options.signal });
+      // Many downstream servers wait on one upstream: spread their returns (up to 30 s apart).
+      const delay = Math.min(base * 2 ** attempt, 30 * base) * (0.5 + Math.random());
+      await sleep(delay, undefined, this.#options.signal === undefined ? {} : { signal: this.#options.signal });
     }
   }
 }

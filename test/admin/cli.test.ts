@@ -59,6 +59,25 @@ test('accounts and tokens on the database, then the admin commands over the API 
     assert.equal(set.code, 0, set.stderr);
     assert.equal(await server.store.settings.get('upstream.server'), 'wsus1.corp.example');
 
+    // Status, declines taken back, downstream servers and deleting a computer, over the API as on the database.
+    const status = await remote('updates', 'status', 'KB5070001', '--json');
+    assert.equal(status.code, 0, status.stderr);
+    const shown = stdoutJson<{ counts: Record<string, number>; computers: { name: string; status: string }[] }>(status);
+    assert.deepEqual(shown.counts, { Installed: 1, Needed: 0, Failed: 1, NotApplicable: 0, Unknown: 1 });
+    assert.deepEqual(shown.computers.map((c) => [c.name, c.status]), [['pc1.corp.example', 'Installed'], ['pc2.corp.example', 'Failed'], ['pc3.corp.example', 'Unknown']]);
+    await server.store.declines.upsert([{ updateId: IDS.twinB, adminName: 'ops', declinedAt: new Date().toISOString() }]);
+    const reinstated = await remote('updates', 'reinstate', IDS.twinB);
+    assert.equal(reinstated.code, 0, reinstated.stderr);
+    assert.deepEqual(await server.store.declines.list(), []);
+    await server.store.downstreams.register({ id: '9a1c6c8e-3f7b-4c0a-8d5e-2b6f0e4d1a11', accountName: 'dss1.corp.example' });
+    const downstream = await remote('downstream', 'list', '--json');
+    assert.equal(downstream.code, 0, downstream.stderr);
+    assert.deepEqual(stdoutJson<{ name: string; parent: string }[]>(downstream).map((d) => [d.name, d.parent]), [['dss1.corp.example', 'this server']]);
+    const deleted = await remote('computers', 'delete', 'pc3');
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /^deleted computer pc3\.corp\.example/);
+    assert.equal(await server.store.computers.get(IDS.pc3), undefined);
+
     // Refusals print the server's problem and exit 1 (2 for bad input).
     const bad = await remote('config', 'set', 'upstream.port', '8530', 'schedule.mode', 'sometimes');
     assert.equal(bad.code, 2, bad.stdout);
@@ -69,7 +88,7 @@ test('accounts and tokens on the database, then the admin commands over the API 
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /revoked or expired.*tokens create/);
     const audit = (await server.store.audit.list()).map((e) => `${e.actor}/${e.via}/${e.action}`);
-    for (const entry of ['ops/token/updates.approve', 'ops/token/settings.set']) assert.ok(audit.includes(entry), `${entry} in ${audit.join(', ')}`);
+    for (const entry of ['ops/token/updates.approve', 'ops/token/settings.set', 'ops/token/updates.reinstate', 'ops/token/computers.delete']) assert.ok(audit.includes(entry), `${entry} in ${audit.join(', ')}`);
     assert.ok(audit.some((e) => /\/cli\/tokens\.revoke$/.test(e)));
   } finally {
     await server.close();

@@ -219,10 +219,17 @@ forEachBackend('administration API: every endpoint works for an Administrator an
     const byComputer = (await ok('reportComputers', 'GET', '/reports/computers')).json();
     assert.deepEqual(byComputer.rows.find((r: { id: string }) => r.id === IDS.pc1), { id: IDS.pc1, name: 'pc1.corp.example', installed: 1, needed: 1, failed: 0, notApplicable: 0, unknown: 0 });
 
-    // The audit log has every change, newest first, with who did it.
+    // Deleting a computer forgets it with its statuses; a second delete finds nothing.
+    await ok('deleteComputer', 'DELETE', `/computers/${IDS.pc3}`, undefined, 204);
+    assert.equal((await h.call(h.admin, 'GET', `/api/v1/computers/${IDS.pc3}`)).statusCode, 404);
+    assert.equal((await h.call(h.admin, 'DELETE', `/api/v1/computers/${IDS.pc3}`)).statusCode, 404);
+    assert.deepEqual((await ok('listComputers', 'GET', '/computers?limit=1&offset=1')).json().computers.map((c: { name: string }) => c.name), ['pc2.corp.example'], 'paged by name in SQL');
+    assert.equal((await ok('listComputers', 'GET', '/computers?limit=1')).json().total, 2);
+    assert.equal((await store.clientEvents.statusOf(IDS.pc3)).size, 0, 'its statuses went with it');
+
     const audit = (await ok('listAudit', 'GET', '/audit?limit=500')).json().events;
     const actions = audit.map((e: { action: string }) => e.action);
-    for (const action of ['accounts.create', 'accounts.change', 'accounts.delete', 'tokens.create', 'tokens.revoke', 'tasks.resolve', 'settings.set', 'settings.unset', 'updates.approve', 'updates.unapprove', 'updates.decline', 'updates.reinstate', 'groups.create', 'groups.delete', 'computers.move', 'rules.create', 'rules.change', 'rules.run', 'rules.delete']) {
+    for (const action of ['accounts.create', 'accounts.change', 'accounts.delete', 'tokens.create', 'tokens.revoke', 'tasks.resolve', 'settings.set', 'settings.unset', 'updates.approve', 'updates.unapprove', 'updates.decline', 'updates.reinstate', 'groups.create', 'groups.delete', 'computers.move', 'computers.delete', 'rules.create', 'rules.change', 'rules.run', 'rules.delete']) {
       assert.ok(actions.includes(action), `audit has ${action}`);
     }
     const approve = audit.find((e: { action: string }) => e.action === 'updates.approve');

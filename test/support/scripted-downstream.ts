@@ -278,7 +278,10 @@ export class ScriptedDownstream {
   constructor(options: DownstreamOptions) {
     this.options = options;
     this.origin = options.url.replace(/\/+$/, '');
-    this.#ownDispatcher = options.dispatcher === undefined ? new Agent({ connections: 8, keepAliveTimeout: 30_000 }) : undefined;
+    // An idle connection is dropped after 30 s whatever the server's Keep-Alive hint (72 s):
+    // a downstream whose event loop is held (fifty of them parsing revision lists in one
+    // process) must not take a connection the server has just closed for open.
+    this.#ownDispatcher = options.dispatcher === undefined ? new Agent({ connections: 8, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000 }) : undefined;
     this.#dispatcher = options.dispatcher ?? this.#ownDispatcher!;
   }
 

@@ -1,6 +1,6 @@
 // Computer groups and computers.
 import type { Handler } from '../context.ts';
-import { computerRow, computerRows, createGroup, deleteGroup, groupById, groupRows, moveComputer, type GroupRow } from '../operations/groups.ts';
+import { computerPage, computerRow, createGroup, deleteGroup, groupById, groupRows, moveComputer, type GroupRow } from '../operations/groups.ts';
 import { ApiProblem } from '../problem.ts';
 
 function groupView({ depth: _depth, ...g }: GroupRow) {
@@ -45,15 +45,15 @@ export const computerHandlers: Record<string, Handler> = {
 
   listComputers: async (ctx) => {
     const q = ctx.query as { limit: number; offset: number; group?: string; text?: string };
-    const rows = await computerRows(ctx.store, { ...(q.group !== undefined && { group: q.group }), ...(q.text !== undefined && { text: q.text }) });
-    return { total: rows.length, offset: q.offset, limit: q.limit, computers: rows.slice(q.offset, q.offset + q.limit) };
+    const page = await computerPage(ctx.store, q);
+    return { total: page.total, offset: q.offset, limit: q.limit, computers: page.computers };
   },
 
   getComputer: async (ctx) => {
     const computer = await computerById(ctx, ctx.params.computerId);
     const [groups, counts, statuses, events] = await Promise.all([
       ctx.store.groups.list(),
-      ctx.store.clientEvents.statusCountsByComputer(),
+      ctx.store.adminQueries.statusCountsByComputer([computer.id]),
       ctx.store.clientEvents.statusOf(computer.id),
       ctx.store.clientEvents.ofComputer(computer.id, { limit: 50 }),
     ]);
@@ -67,6 +67,14 @@ export const computerHandlers: Record<string, Handler> = {
     };
   },
 
+  // Allowed on a replica too: computers register with the server they scan against, so they are
+  // this server's own even when its groups and approvals come from the upstream (as in WSUS).
+  deleteComputer: async (ctx) => {
+    const computer = await computerById(ctx, ctx.params.computerId);
+    if (!(await ctx.store.computers.delete(computer.id))) throw new ApiProblem(404, `unknown computer ${ctx.params.computerId}`);
+    await ctx.audit('computers.delete', computer.dnsName, { computerId: computer.id, groupIds: computer.groupIds });
+  },
+
   moveComputer: async (ctx) => {
     const computer = await computerById(ctx, ctx.params.computerId);
     let group;
@@ -78,7 +86,7 @@ export const computerHandlers: Record<string, Handler> = {
     }
     await moveComputer(ctx.store, computer, group);
     await ctx.audit('computers.move', computer.dnsName, { computerId: computer.id, groupId: group.id, group: group.name });
-    const [groups, counts] = await Promise.all([ctx.store.groups.list(), ctx.store.clientEvents.statusCountsByComputer()]);
+    const [groups, counts] = await Promise.all([ctx.store.groups.list(), ctx.store.adminQueries.statusCountsByComputer([computer.id])]);
     const moved = (await ctx.store.computers.get(computer.id)) ?? computer;
     return computerRow(moved, new Map(groups.map((g) => [g.id, g.name])), counts.get(computer.id) ?? {});
   },

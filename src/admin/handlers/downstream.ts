@@ -3,6 +3,7 @@
 import type { DownstreamServer } from '../../domain/downstream.ts';
 import type { RolledUpServer } from '../../store/rollup-repository.ts';
 import type { Handler } from '../context.ts';
+import { downstreamRows } from '../operations/downstream.ts';
 import { ApiProblem } from '../problem.ts';
 
 function serverView(s: DownstreamServer, rolled: RolledUpServer | undefined) {
@@ -24,8 +25,8 @@ async function rolledUp(ctx: Parameters<Handler>[0]): Promise<Map<string, Rolled
 
 export const downstreamHandlers: Record<string, Handler> = {
   listDownstreamServers: async (ctx) => {
-    const [servers, rolled] = await Promise.all([ctx.store.downstreams.list(), rolledUp(ctx)]);
-    return { servers: servers.map((s) => serverView(s, rolled.get(s.id))) };
+    const [servers, rolled, hierarchy] = await Promise.all([ctx.store.downstreams.list(), rolledUp(ctx), downstreamRows(ctx.store)]);
+    return { servers: servers.map((s) => serverView(s, rolled.get(s.id))), hierarchy };
   },
 
   getDownstreamServer: async (ctx) => {

@@ -45,14 +45,16 @@ async function updateRows(store: Store, limit: number, offset: number) {
   return { total: page.total, rows };
 }
 
-/** Per computer: how many updates are in each bucket. */
-async function computerRowsReport(store: Store) {
-  const [computers, counts] = await Promise.all([store.computers.list(), store.clientEvents.statusCountsByComputer()]);
-  return computers.map((c) => {
+/** Per computer: how many updates are in each bucket, a page of computers by name. */
+async function computerRowsReport(store: Store, limit: number, offset: number) {
+  const page = await store.computers.page({ limit, offset });
+  const counts = await store.adminQueries.statusCountsByComputer(page.computers.map((c) => c.id));
+  const rows = page.computers.map((c) => {
     const row: Row = { id: c.id, name: c.dnsName, ...emptyCounts() };
     for (const [status, n] of Object.entries(counts.get(c.id) ?? {})) row[statusBucket(status, true)] += n ?? 0;
     return row;
   });
+  return { total: page.total, rows };
 }
 
 /** Per group: its computers (with subgroups) by their worst bucket, as the WSUS console counts them. */
@@ -88,7 +90,7 @@ export const reportHandlers: Record<string, Handler> = {
 
   reportComputers: async (ctx) => {
     const q = ctx.query as { limit: number; offset: number; format: 'json' | 'csv' };
-    const all = await computerRowsReport(ctx.store);
-    return answer(ctx, q.format, 'computers', { total: all.length, offset: q.offset, limit: q.limit, rows: all.slice(q.offset, q.offset + q.limit) });
+    const { total, rows } = await computerRowsReport(ctx.store, q.limit, q.offset);
+    return answer(ctx, q.format, 'computers', { total, offset: q.offset, limit: q.limit, rows });
   },
 };

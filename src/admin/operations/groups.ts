@@ -107,15 +107,17 @@ export interface ComputerRow {
   readonly updates: { readonly installed: number; readonly needed: number; readonly failed: number };
 }
 
-/** Computers with their groups and update counts, by name. */
-export async function computerRows(store: Store, filter: { group?: string; text?: string } = {}): Promise<ComputerRow[]> {
-  const [list, groups, counts] = await Promise.all([store.computers.list(), store.groups.list(), store.clientEvents.statusCountsByComputer()]);
+/** A page of computers by name with their groups and update counts, and how many match. */
+export async function computerPage(store: Store, filter: { group?: string; text?: string; limit: number; offset: number }): Promise<{ total: number; computers: ComputerRow[] }> {
+  // Every computer is in All Computers: asking for it filters nothing.
+  const groupId = filter.group === undefined || filter.group === ALL_COMPUTERS_GROUP_ID ? undefined : filter.group;
+  const [page, groups] = await Promise.all([
+    store.computers.page({ ...(groupId !== undefined && { groupId }), ...(filter.text !== undefined && { text: filter.text }), limit: filter.limit, offset: filter.offset }),
+    store.groups.list(),
+  ]);
+  const counts = await store.adminQueries.statusCountsByComputer(page.computers.map((c) => c.id));
   const nameOf = new Map(groups.map((g) => [g.id, g.name]));
-  const text = filter.text?.toLowerCase();
-  return list
-    .filter((c) => filter.group === undefined || filter.group === ALL_COMPUTERS_GROUP_ID || c.groupIds.includes(filter.group))
-    .filter((c) => text === undefined || c.dnsName.toLowerCase().includes(text) || (c.ipAddress ?? '').includes(text) || c.id === text)
-    .map((c) => computerRow(c, nameOf, counts.get(c.id) ?? {}));
+  return { total: page.total, computers: page.computers.map((c) => computerRow(c, nameOf, counts.get(c.id) ?? {})) };
 }
 
 export function computerRow(c: Computer, nameOf: ReadonlyMap<string, string>, n: Partial<Record<string, number>>): ComputerRow {

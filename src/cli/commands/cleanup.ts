@@ -26,7 +26,7 @@ export function registerCleanup(program: Command): void {
     .description('remove what the server no longer needs: old revisions, quiet computers, old events, unneeded files; decline expired and superseded updates; compact the database')
     .option('--steps <list>', 'only these steps, comma-separated: computers, events, expired, superseded, revisions, files, compact (default: all)')
     .option('--dry-run', 'count what would be removed or declined, change nothing')
-    .option('--batch-size <n>', 'candidates per transaction', '500')
+    .option('--batch-size <n>', 'candidates per transaction', '200')
     .option('--as-of <time>', 'judge ages as of this time (ISO-8601; default now), e.g. with --dry-run to see what next month would take')
     .option('--json', 'print the report as JSON')
     .action(async (options: CleanupFlags, command: Command) => {

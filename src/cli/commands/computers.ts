@@ -1,6 +1,8 @@
 // `openwsus computers`: the computers that scan against this server, and placing them in groups
 // (server-side targeting) until the administration API takes it over.
 import type { Command } from 'commander';
+import type { Computer } from '../../domain/computer.ts';
+import type { Store } from '../../store/index.ts';
 import { CliError, commandContext, printJson } from '../context.ts';
 import { remoteClient } from '../api-client.ts';
 import { refuseIfReplica } from '../replica.ts';
@@ -11,6 +13,14 @@ function osText(c: { osDescription?: string; osMajor?: number; osMinor?: number;
   if (c.osDescription !== undefined) return c.osDescription;
   if (c.osMajor === undefined) return '';
   return [c.osMajor, c.osMinor, c.osBuild].filter((n) => n !== undefined).join('.');
+}
+
+/** The one computer an administrator names by DNS name, host name or id. */
+async function findComputer(store: Store, name: string): Promise<Computer> {
+  const found = await store.computers.findByName(name);
+  if (found.length === 0) throw new CliError(`unknown computer "${name}" (see openwsus computers list)`);
+  if (found.length > 1) throw new CliError(`more than one computer matches "${name}": give the full name or id (${found.map((c) => `${c.dnsName} ${c.id}`).join(', ')})`);
+  return found[0]!;
 }
 
 export function registerComputers(program: Command): void {
@@ -65,6 +75,25 @@ export function registerComputers(program: Command): void {
     });
 
   computers
+    .command('delete')
+    .description('forget a computer with its statuses and events (it comes back as new if it contacts the server again)')
+    .argument('<name>', 'the computer: DNS name, host name or id')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const context = commandContext(command);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteComputerDelete(remote, name);
+      const { audit } = await import('./accounts.ts');
+      const computer = await withStore(context, async (store) => {
+        // Allowed on a replica: computers are the server's own there too (see docs/administration.md).
+        const computer = await findComputer(store, name);
+        if (!(await store.computers.delete(computer.id))) throw new CliError(`computer "${name}" was removed meanwhile`);
+        await audit(store, 'computers.delete', computer.dnsName, { computerId: computer.id, groupIds: computer.groupIds });
+        return computer;
+      });
+      process.stdout.write(`deleted computer ${computer.dnsName} (${computer.id})\n`);
+    });
+
+  computers
     .command('move')
     .description('put a computer in a group (server-side targeting); it leaves its other groups')
     .argument('<name>', 'the computer: DNS name, host name or id')
@@ -80,10 +109,7 @@ export function registerComputers(program: Command): void {
         const group = findGroup(await store.groups.list(), options.group);
         // Every computer is in All Computers already; "moving" there would mean no group at all.
         if (group.id === ALL_COMPUTERS_GROUP_ID) throw new CliError('every computer is in All Computers: choose another --group (Unassigned Computers to ungroup it)');
-        const found = await store.computers.findByName(name);
-        if (found.length === 0) throw new CliError(`unknown computer "${name}" (see openwsus computers list)`);
-        if (found.length > 1) throw new CliError(`more than one computer matches "${name}": give the full name or id (${found.map((c) => `${c.dnsName} ${c.id}`).join(', ')})`);
-        const computer = found[0]!;
+        const computer = await findComputer(store, name);
         if (!(await store.computers.setGroups(computer.id, [group.id]))) throw new CliError(`computer "${name}" was removed meanwhile`);
         return { computer, group, mode: await store.settings.get(CLIENT_SETTING_KEYS.targetingMode) };
       });

@@ -3,6 +3,8 @@
 // reported: the servers, their computers, and per update the counts across the whole hierarchy.
 import type { Command } from 'commander';
 import { CliError, commandContext, printJson } from '../context.ts';
+import type { DownstreamRow } from '../../admin/operations/downstream.ts';
+import { remoteClient } from '../api-client.ts';
 import { withStore } from '../store.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -86,34 +88,10 @@ export function registerDownstream(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
-      const { servers, computers, selfId, registered } = await withStore(context, async (store) => ({
-        servers: await store.rollup.servers(),
-        computers: await store.rollup.computers(),
-        selfId: store.serverId,
-        registered: await store.downstreams.list(),
-      }));
-      const perParent = new Map<string, number>();
-      for (const c of computers) perParent.set(c.parentServerId, (perParent.get(c.parentServerId) ?? 0) + 1);
-      const nameOf = new Map(servers.map((s) => [s.id, s.name]));
-      const rows = servers.map((s) => ({
-        id: s.id,
-        name: s.name,
-        version: s.version,
-        mode: s.isReplica ? 'replica' : 'autonomous',
-        parentId: s.parentId,
-        parent: s.parentId === selfId ? 'this server' : (nameOf.get(s.parentId) ?? s.parentId),
-        lastSyncTime: s.lastSyncTime.startsWith('1753-') ? null : s.lastSyncTime,
-        lastRollupTime: s.lastRollupTime.startsWith('1753-') ? null : s.lastRollupTime,
-        computersRolledUp: perParent.get(s.id) ?? 0,
-        summary: s.summary,
-      }));
-      // Servers synchronizing from this one that never rolled up (a WSUS whose upstream does not
-      // ask for rollup, or a first synchronization under way).
-      const { emptyServerSummary } = await import('../../domain/rollup.ts');
-      for (const d of registered) {
-        if (rows.some((r) => r.id === d.id)) continue;
-        rows.push({ id: d.id, name: d.accountName, version: '', mode: d.isReplica ? 'replica' : 'autonomous', parentId: selfId, parent: 'this server', lastSyncTime: null, lastRollupTime: null, computersRolledUp: 0, summary: emptyServerSummary() });
-      }
+      const remote = remoteClient(command);
+      const rows = remote !== undefined
+        ? (await remote.request<{ hierarchy: DownstreamRow[] }>('GET', '/downstream-servers')).hierarchy
+        : await withStore(context, async (store) => (await import('../../admin/operations/downstream.ts')).downstreamRows(store));
       if (options.json) {
         printJson(rows);
         return;

@@ -49,6 +49,10 @@ function adminName(flag: string | undefined): string {
 
 const STATUS_BUCKETS = ['Installed', 'Needed', 'Failed', 'NotApplicable', 'Unknown'] as const;
 type StatusBucket = (typeof STATUS_BUCKETS)[number];
+/** The API's bucket names (admin/operations/updates.ts) as this command has always printed them. */
+const BUCKET_NAMES: Readonly<Record<shared.StatusBucket, StatusBucket>> = { installed: 'Installed', needed: 'Needed', failed: 'Failed', notApplicable: 'NotApplicable', unknown: 'Unknown' };
+
+export type UpdateStatusView = Awaited<ReturnType<typeof shared.updateStatus>>;
 
 export function registerUpdates(program: Command): void {
   const updates = program.command('updates').description('approve, decline and list updates; see their status on computers');
@@ -97,16 +101,14 @@ export function registerUpdates(program: Command): void {
       const context = commandContext(command);
       const remote = remoteClient(command);
       if (remote !== undefined) return (await import('../remote.ts')).remoteUnapprove(remote, id, options);
-      const { revision, group } = await withStore(context, async (store) => {
+      const { result, group } = await withStore(context, async (store) => {
         await refuseIfReplica(store, 'change approvals');
         const group = findGroup(await store.groups.list(), options.group);
-        const revision = await resolveUpdate(store, id);
-        if (!(await store.approvals.remove(revision.key.updateId, group.id))) {
-          throw new CliError(`${revision.key.updateId} ("${revision.title}") is not approved for "${group.name}"`);
-        }
-        return { revision, group };
+        const [result] = await shared.unapproveUpdates(store, [id], group).catch((error: unknown) => Promise.reject(cliError(error)));
+        return { result: result!, group };
       });
-      process.stdout.write(`took back the approval of ${revision.key.updateId} ("${revision.title}") for "${group.name}"\n`);
+      if (result.outcome !== 'changed') throw new CliError(`${result.updateId} ("${result.title}") is not approved for "${group.name}"`);
+      process.stdout.write(`took back the approval of ${result.updateId} ("${result.title}") for "${group.name}"\n`);
     });
 
   updates
@@ -118,13 +120,12 @@ export function registerUpdates(program: Command): void {
       const context = commandContext(command);
       const remote = remoteClient(command);
       if (remote !== undefined) return (await import('../remote.ts')).remoteDecline(remote, id, {});
-      const { revision, changed } = await withStore(context, async (store) => {
+      const result = await withStore(context, async (store) => {
         await refuseIfReplica(store, 'decline updates');
-        const revision = await resolveUpdate(store, id);
-        const changed = await store.declines.upsert([{ updateId: revision.key.updateId, adminName: adminName(options.admin), declinedAt: new Date().toISOString() }]);
-        return { revision, changed };
+        const [result] = await shared.declineUpdates(store, [id], adminName(options.admin)).catch((error: unknown) => Promise.reject(cliError(error)));
+        return result!;
       });
-      process.stdout.write(`${changed === 0 ? 'already declined' : 'declined'}: ${revision.key.updateId} ("${revision.title}")\n`);
+      process.stdout.write(`${result.outcome === 'changed' ? 'declined' : 'already declined'}: ${result.updateId} ("${result.title}")\n`);
     });
 
   updates
@@ -133,14 +134,15 @@ export function registerUpdates(program: Command): void {
     .argument('<id>', 'update id (GUID) or KB number')
     .action(async (id: string, _options: unknown, command: Command) => {
       const context = commandContext(command);
-      const revision = await withStore(context, async (store) => {
-        const revision = await resolveUpdate(store, id);
-        if (!(await store.declines.reinstate(revision.key.updateId))) {
-          throw new CliError(`${revision.key.updateId} ("${revision.title}") is not declined (see openwsus updates list --declined)`);
-        }
-        return revision;
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteReinstate(remote, id);
+      const result = await withStore(context, async (store) => {
+        await refuseIfReplica(store, 'reinstate updates');
+        const [result] = await shared.reinstateUpdates(store, [id]).catch((error: unknown) => Promise.reject(cliError(error)));
+        return result!;
       });
-      process.stdout.write(`reinstated: ${revision.key.updateId} ("${revision.title}") is not approved again\n`);
+      if (result.outcome !== 'changed') throw new CliError(`${result.updateId} ("${result.title}") is not declined (see openwsus updates list --declined)`);
+      process.stdout.write(`reinstated: ${result.updateId} ("${result.title}") is not approved again\n`);
     });
 
   updates
@@ -220,44 +222,32 @@ export function registerUpdates(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const context = commandContext(command);
-      const { revision, rows } = await withStore(context, async (store) => {
-        const revision = await resolveUpdate(store, id);
-        return { revision, rows: await store.clientEvents.statusOfUpdate(revision.key.updateId) };
-      });
-      const bucketOf = (r: (typeof rows)[number]): StatusBucket => {
-        switch (r.status) {
-          case 'Installed':
-          case 'InstalledPendingReboot':
-            return 'Installed';
-          case 'NotInstalled':
-          case 'Downloaded':
-            return 'Needed';
-          case 'Failed':
-            return 'Failed';
-          case 'NotApplicable':
-            return 'NotApplicable';
-          default:
-            // A computer whose report leaves the update out found it not applicable (event 156).
-            return r.reported ? 'NotApplicable' : 'Unknown';
-        }
-      };
-      const { UPDATE_STATUSES } = await import('../../domain/client-event.ts');
-      const counts = Object.fromEntries(STATUS_BUCKETS.map((b) => [b, 0])) as Record<StatusBucket, number>;
-      // The seven statuses of DESIGN §3 beside the console's buckets: Unknown = never reported.
-      const statuses = Object.fromEntries(UPDATE_STATUSES.map((s) => [s, 0])) as Record<(typeof UPDATE_STATUSES)[number], number>;
-      const computers = rows.map((r) => {
-        const bucket = bucketOf(r);
-        const detail = r.status ?? (r.reported ? 'NotApplicable' : 'Unknown');
-        counts[bucket]++;
-        statuses[detail]++;
-        return { id: r.computerId, name: r.dnsName, status: bucket, detail, changedAt: r.changedAt ?? null };
-      });
-      if (options.json) {
-        printJson({ updateId: revision.key.updateId, revisionNumber: revision.key.revisionNumber, title: revision.title, counts, statuses, computers });
-        return;
-      }
-      process.stdout.write(`${revision.key.updateId} rev ${revision.key.revisionNumber}  ${revision.title}\n`);
-      process.stdout.write(`${STATUS_BUCKETS.map((b) => `${b} ${counts[b]}`).join('  ')}\n`);
-      for (const c of computers) process.stdout.write(`  ${c.name.padEnd(32)}  ${c.status}${c.detail !== null && c.detail !== c.status ? ` (${c.detail})` : ''}\n`);
+      const remote = remoteClient(command);
+      if (remote !== undefined) return (await import('../remote.ts')).remoteUpdateStatus(remote, id, options);
+      const status = await withStore(context, async (store) => shared.updateStatus(store, await resolveUpdate(store, id)));
+      await printUpdateStatus(status, options);
     });
+}
+
+/** The status of one update as `updates status` shows it, from the API's shape (local or remote). */
+export async function printUpdateStatus(status: UpdateStatusView, options: { json?: boolean }): Promise<void> {
+  const { UPDATE_STATUSES } = await import('../../domain/client-event.ts');
+  const counts = Object.fromEntries(STATUS_BUCKETS.map((b) => [b, 0])) as Record<StatusBucket, number>;
+  // The seven statuses of DESIGN §3 beside the console's buckets: Unknown = never reported.
+  const statuses = Object.fromEntries(UPDATE_STATUSES.map((s) => [s, 0])) as Record<string, number>;
+  const computers = status.computers.map((c) => {
+    const bucket = BUCKET_NAMES[c.status];
+    // A computer whose report leaves the update out found it not applicable (event 156).
+    const detail = c.detail ?? (bucket === 'Unknown' ? 'Unknown' : 'NotApplicable');
+    counts[bucket]++;
+    statuses[detail] = (statuses[detail] ?? 0) + 1;
+    return { id: c.computerId, name: c.name, status: bucket, detail, changedAt: c.changedAt };
+  });
+  if (options.json) {
+    printJson({ updateId: status.updateId, revisionNumber: status.revisionNumber, title: status.title, counts, statuses, computers });
+    return;
+  }
+  process.stdout.write(`${status.updateId} rev ${status.revisionNumber}  ${status.title}\n`);
+  process.stdout.write(`${STATUS_BUCKETS.map((b) => `${b} ${counts[b]}`).join('  ')}\n`);
+  for (const c of computers) process.stdout.write(`  ${c.name.padEnd(32)}  ${c.status}${c.detail !== c.status ? ` (${c.detail})` : ''}\n`);
 }

@@ -33,8 +33,11 @@ import { CookieAuthority } from '../upstream/cookies.ts';
 import { readList } from '../upstream/wire.ts';
 
 export const ROLLUP_RESET_ANCHOR = 'rollup.resetGuid';
-/** RollupComputerStatus calls stored at once; past it the answer is false (busy, retry later). */
-const STATUS_CALLS_AT_ONCE = 2;
+/**
+ * RollupComputerStatus calls stored at once; past it the answer is false (busy, retry later).
+ * Each holds its parsed request (a few MB) until stored.
+ */
+const STATUS_CALLS_AT_ONCE = 4;
 const MAX_TEXT = 256;
 
 export interface RollupDeps {

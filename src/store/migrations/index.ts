@@ -8,11 +8,11 @@ import { deployments } from './0002-deployments.ts';
 import { downstream } from './0003-downstream.ts';
 import { sync } from './0004-sync.ts';
 import { clients } from './0005-clients.ts';
-import { accounts } from './0009-accounts.ts';
 import { contentQueue } from './0006-content-queue.ts';
 import { approvalRules } from './0007-approval-rules.ts';
-import { cleanup } from './0010-cleanup.ts';
 import { rollup } from './0008-rollup.ts';
+import { accounts } from './0009-accounts.ts';
+import { cleanup } from './0010-cleanup.ts';
 
 export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0001_catalog': catalog,
@@ -20,11 +20,11 @@ export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0003_downstream': downstream,
   '0004_sync': sync,
   '0005_clients': clients,
-  '0009_accounts': accounts,
   '0006_content_queue': contentQueue,
   '0007_approval_rules': approvalRules,
-  '0010_cleanup': cleanup,
   '0008_rollup': rollup,
+  '0009_accounts': accounts,
+  '0010_cleanup': cleanup,
 };
 
 export class MigrationError extends Error {
