@@ -11,9 +11,9 @@
 // own process with client-side targeting.
 //
 // Per fleet size, fresh computers (their own seed) of "Workstations" scan with the simulator
-// (src/simulator: handshake, SyncUpdates rounds with cache bookkeeping, driver pass, event 147/156
-// reports; no content download, no GetExtendedUpdateInfo for lack of needed Install updates is not
-// skipped: computers need what is approved and fetch its fragments):
+// (src/simulator: handshake, SyncUpdates rounds with cache bookkeeping, the driver pass,
+// GetExtendedUpdateInfo for the approved updates they need, the 147/156 report; no content
+// download, and no XPRESS, which would cost the bench process more than the server):
 //   first        every computer's first scan (empty cache)
 //   incremental  every computer again, nothing changed on the server
 //   +changes     every computer again after 10 more approvals and the decline of an approved update

@@ -10,6 +10,7 @@ import { ANSWERED, type HandlerContext } from './context.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { fastifyPath, ROUTES, type RouteSpec } from './openapi.ts';
 import { ApiProblem, fieldErrors, problemBody, sendProblem } from './problem.ts';
+import type { MaintenanceRunner } from './maintenance-runner.ts';
 import type { SyncRunner } from './sync-runner.ts';
 
 /** JSON bodies of the API are small; a larger one is refused with 413 before it is read. */
@@ -18,6 +19,7 @@ export const API_BODY_LIMIT = 1024 * 1024;
 export interface AdminApiOptions {
   readonly store: Store;
   readonly sync: SyncRunner;
+  readonly maintenance: MaintenanceRunner;
   readonly access: AccessControl;
   readonly logger?: Logger;
 }
@@ -72,6 +74,7 @@ function handlerFor(route: RouteSpec, options: AdminApiOptions) {
     const ctx: HandlerContext = {
       store: options.store,
       sync: options.sync,
+      maintenance: options.maintenance,
       access: options.access,
       principal,
       params: validate('params', route.params, request.params),

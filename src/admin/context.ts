@@ -3,11 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/index.ts';
 import type { AccessControl, Principal } from './auth.ts';
 import { ApiProblem } from './problem.ts';
+import type { MaintenanceRunner } from './maintenance-runner.ts';
 import type { SyncRunner } from './sync-runner.ts';
 
 export interface HandlerContext<P = any, Q = any, B = any> {
   readonly store: Store;
   readonly sync: SyncRunner;
+  /** Cleanup and content verification started through the API. */
+  readonly maintenance: MaintenanceRunner;
   readonly access: AccessControl;
   readonly principal: Principal | undefined;
   readonly params: P;

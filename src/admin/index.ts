@@ -6,6 +6,8 @@ import type { Store } from '../store/index.ts';
 import { registerAdminApi } from './api.ts';
 import { AccessControl, type AuthOptions } from './auth.ts';
 import { ADMIN_PASSWORD_ENV, ensureInitialAdmin } from './operations/accounts.ts';
+import type { ContentStore } from '../content/index.ts';
+import { MaintenanceRunner } from './maintenance-runner.ts';
 import { SyncRunner, type SynchronizeFn } from './sync-runner.ts';
 
 export { API_PREFIX, ROUTES, openApiDocument } from './openapi.ts';
@@ -13,6 +15,7 @@ export { CSRF_HEADER, SESSION_COOKIE, CSRF_COOKIE } from './auth.ts';
 
 export interface Administration {
   readonly sync: SyncRunner;
+  readonly maintenance: MaintenanceRunner;
   readonly access: AccessControl;
   /** Adds the API's routes to a listener. */
   register(app: FastifyInstance): Promise<void>;
@@ -24,6 +27,8 @@ export interface AdministrationOptions {
   readonly store: Store;
   readonly logger: Logger;
   readonly synchronize: SynchronizeFn;
+  /** The content directory cleanup and verification work on (without one they answer 503). */
+  readonly content?: ContentStore;
   readonly auth?: AuthOptions;
   readonly env?: NodeJS.ProcessEnv;
   /** Where the generated first password is printed (default stderr). */
@@ -45,12 +50,14 @@ export async function createAdministration(options: AdministrationOptions): Prom
   }
   const access = new AccessControl(store, options.auth);
   const sync = new SyncRunner(store, options.synchronize, { logger });
+  const maintenance = new MaintenanceRunner(store, options.content, { logger });
   return {
     sync,
+    maintenance,
     access,
-    register: (app) => registerAdminApi(app, { store, sync, access, logger }),
+    register: (app) => registerAdminApi(app, { store, sync, maintenance, access, logger }),
     close: async () => {
-      await sync.cancel();
+      await Promise.all([sync.cancel(), maintenance.close()]);
     },
   };
 }

@@ -3,6 +3,7 @@
 // document served at /api/v1/openapi.json and the routes fastify answers are one list.
 import { z } from 'zod';
 import { VERSION } from '../app/version.ts';
+import * as M from './maintenance-schemas.ts';
 import * as S from './schemas.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -76,6 +77,14 @@ export const ROUTES: readonly RouteSpec[] = [
   r({ operationId: 'listSyncRuns', method: 'GET', path: '/sync/runs', summary: 'Synchronization history, newest first', tag: 'synchronizations', access: 'reader', query: S.RunListQuery, response: 'SyncRunPage' }),
   r({ operationId: 'getSyncRun', method: 'GET', path: '/sync/runs/{runId}', summary: 'One synchronization run', tag: 'synchronizations', access: 'reader', params: S.RunParams, response: 'SyncRun' }),
 
+  // ---- maintenance (cleanup, content verification) ----
+  r({ operationId: 'getCleanupStatus', method: 'GET', path: '/cleanup', summary: 'Whether a cleanup runs, its per-step counts, the recorded runs', tag: 'maintenance', access: 'reader', query: M.CleanupStatusQuery, response: 'CleanupStatus' }),
+  r({ operationId: 'startCleanup', method: 'POST', path: '/cleanup', summary: 'Clean up now (resumes an unfinished run; 409 while one runs; a replica leaves declines to its upstream)', tag: 'maintenance', access: 'admin', body: M.CleanupStartBody, response: 'CleanupStatus', status: 202 }),
+  r({ operationId: 'cancelCleanup', method: 'DELETE', path: '/cleanup', summary: 'Stop the running cleanup (the next run resumes it)', tag: 'maintenance', access: 'admin', status: 204 }),
+  r({ operationId: 'getContentVerifyStatus', method: 'GET', path: '/content/verify', summary: 'Whether a content verification runs, its progress, the last report', tag: 'maintenance', access: 'reader', response: 'ContentVerifyStatus' }),
+  r({ operationId: 'startContentVerify', method: 'POST', path: '/content/verify', summary: 'Re-hash the content directory now (fix: re-queue missing and corrupt files)', tag: 'maintenance', access: 'admin', body: M.ContentVerifyBody, response: 'ContentVerifyStatus', status: 202 }),
+  r({ operationId: 'cancelContentVerify', method: 'DELETE', path: '/content/verify', summary: 'Stop the running content verification (the next one resumes it)', tag: 'maintenance', access: 'admin', status: 204 }),
+
   // ---- updates ----
   r({ operationId: 'listUpdates', method: 'GET', path: '/updates', summary: 'Updates (newest revision each), filtered, a page at a time', tag: 'updates', access: 'reader', query: S.UpdateListQuery, response: 'UpdatePage' }),
   r({ operationId: 'getUpdate', method: 'GET', path: '/updates/{updateId}', summary: 'One update: revisions, files, supersedence, approvals, status counts', tag: 'updates', access: 'reader', params: S.UpdateParams, response: 'UpdateDetails' }),
@@ -99,6 +108,7 @@ export const ROUTES: readonly RouteSpec[] = [
   r({ operationId: 'listDownstreamServers', method: 'GET', path: '/downstream-servers', summary: 'Downstream servers that synchronize from this one', tag: 'downstream', access: 'reader', response: 'DownstreamList' }),
   r({ operationId: 'getDownstreamServer', method: 'GET', path: '/downstream-servers/{serverId}', summary: 'One downstream server', tag: 'downstream', access: 'reader', params: S.ServerParams, response: 'DownstreamServer' }),
   r({ operationId: 'listDownstreamComputers', method: 'GET', path: '/downstream-servers/{serverId}/computers', summary: 'Computers a downstream server rolled up', tag: 'downstream', access: 'reader', params: S.ServerParams, query: S.PageQuery, response: 'RolledUpComputerPage' }),
+  r({ operationId: 'resetRollup', method: 'POST', path: '/downstream-servers/rollup-reset', summary: 'New rollup reset id: every downstream server sends all its computers and status in full at its next rollup', tag: 'downstream', access: 'admin', response: 'RollupReset' }),
 
   // ---- automatic approval rules ----
   r({ operationId: 'listRules', method: 'GET', path: '/approval-rules', summary: 'Automatic approval rules', tag: 'rules', access: 'reader', response: 'RuleList' }),

@@ -2,6 +2,7 @@
 // them (unknown fields refused, pages capped) and the OpenAPI document (openapi.ts) is generated
 // from them, so the two cannot drift apart.
 import { z } from 'zod';
+import { MAINTENANCE_RESPONSES } from './maintenance-schemas.ts';
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -211,6 +212,15 @@ export const UpdateDetails = UpdateSummary.extend({
   supersededBy: z.array(z.object({ updateId: z.string(), title: z.string() })),
   products: z.array(z.string()),
   status: z.record(z.string(), z.number()),
+  /** Computers across the hierarchy: this server's own and every one rolled up from servers below. */
+  hierarchyStatus: z.object({
+    installed: z.number(),
+    needed: z.number(),
+    failed: z.number(),
+    notApplicable: z.number(),
+    thisServer: z.record(z.string(), z.number()),
+    downstream: z.record(z.string(), z.number()),
+  }),
 });
 export const StatusCounts = z.object({ installed: z.number(), needed: z.number(), failed: z.number(), notApplicable: z.number(), unknown: z.number() });
 export const UpdateStatus = z.object({
@@ -265,6 +275,8 @@ export const DownstreamList = z.object({
   hierarchy: z.array(z.record(z.string(), z.unknown())),
 });
 export const RolledUpComputerPage = z.object({ total: z.number(), offset: z.number(), limit: z.number(), computers: z.array(z.record(z.string(), z.unknown())) });
+/** The new rollup reset id: every downstream server sends everything in full at its next rollup. */
+export const RollupReset = z.object({ rollupResetId: z.string() });
 export const Rule = z.object({
   id: z.number(),
   name: z.string(),
@@ -357,6 +369,7 @@ export const RESPONSE_SCHEMAS = {
   DownstreamServer,
   DownstreamList,
   RolledUpComputerPage,
+  RollupReset,
   RuleList,
   Rule,
   RuleRunResult,
@@ -372,6 +385,7 @@ export const RESPONSE_SCHEMAS = {
   ApiTokenList,
   CreatedToken,
   AuditPage,
+  ...MAINTENANCE_RESPONSES,
 } as const;
 
 export type ResponseName = keyof typeof RESPONSE_SCHEMAS;

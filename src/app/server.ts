@@ -58,7 +58,7 @@ export async function startServer(config: BootConfig, logger: Logger, options: S
   // The content download queue (started below, once serving): made first, so the API can wake it.
   const downloader = new ContentDownloader({ store, content, logger: logger.child({ component: 'content' }) });
   // The administration API (/api/v1): creates the first administrator on a fresh database.
-  const administration = await createAdministration({ store, logger: logger.child({ component: 'admin' }), synchronize });
+  const administration = await createAdministration({ store, logger: logger.child({ component: 'admin' }), synchronize, content });
   // An approval, a decline or a setting changed through the API, and the end of a synchronization
   // run here, want their files now rather than at the downloader's next check (content.checkIntervalSeconds).
   administration.sync.subscribe((event) => event.type === 'end' && downloader.wake());

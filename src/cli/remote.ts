@@ -98,8 +98,13 @@ export async function remoteReinstate(api: ApiClient, id: string): Promise<void>
   process.stdout.write(`reinstated: ${r.updateId} ("${r.title}") is not approved again\n`);
 }
 
-export async function remoteUpdateStatus(api: ApiClient, id: string, o: { json?: boolean }): Promise<void> {
+export async function remoteUpdateStatus(api: ApiClient, id: string, o: { json?: boolean; hierarchy?: boolean }): Promise<void> {
   const wanted = await updateId(api, id);
+  if (o.hierarchy) {
+    const update = await api.request('GET', `/updates/${wanted}`);
+    const { printHierarchyStatus } = await import('./commands/updates.ts');
+    return printHierarchyStatus({ ...update.hierarchyStatus, updateId: update.updateId, revisionNumber: update.revisionNumber, title: update.title }, o);
+  }
   const [update, status] = await Promise.all([api.request('GET', `/updates/${wanted}`), api.request('GET', `/updates/${wanted}/status`)]);
   const { printUpdateStatus } = await import('./commands/updates.ts');
   await printUpdateStatus({ ...status, revisionNumber: update.revisionNumber, title: update.title }, o);

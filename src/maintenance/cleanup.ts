@@ -77,6 +77,9 @@ export class CleanupBusyError extends Error {
 }
 
 const DEFAULT_BATCH = 200;
+
+/** Stores with a run going in this process (the daily schedule and the API share one owner, host:pid). */
+const runningHere = new WeakSet<Store>();
 const DONE = '(done)';
 
 function processAlive(pid: number): boolean {
@@ -212,8 +215,20 @@ async function compact(store: Store, touched: readonly string[], dryRun: boolean
  * live process runs it, and the signal's reason when aborted (the checkpoint stays for next time).
  */
 export async function runCleanup(store: Store, content: ContentStore, options: CleanupOptions = {}): Promise<CleanupReport> {
-  const started = performance.now();
   const owner = options.owner ?? `${hostname()}:${process.pid}`;
+  const dryRun = options.dryRun === true;
+  if (dryRun) return cleanUp(store, content, options, owner);
+  if (runningHere.has(store)) throw new CleanupBusyError(`a cleanup is already running in this process (${owner})`);
+  runningHere.add(store);
+  try {
+    return await cleanUp(store, content, options, owner);
+  } finally {
+    runningHere.delete(store);
+  }
+}
+
+async function cleanUp(store: Store, content: ContentStore, options: CleanupOptions, owner: string): Promise<CleanupReport> {
+  const started = performance.now();
   const isAlive = options.isAlive ?? processAlive;
   const stored = await store.settings.all();
   const policy = cleanupPolicy(stored);

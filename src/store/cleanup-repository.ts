@@ -119,6 +119,12 @@ export class CleanupRepository {
     return row && toRun(row);
   }
 
+  /** Recorded runs, newest first. */
+  async history(limit: number): Promise<CleanupRunRecord[]> {
+    const rows = await this.#db.selectFrom('cleanup_run').selectAll().orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toRun);
+  }
+
   async begin(steps: readonly string[], startedAt: string, owner: string): Promise<CleanupRunRecord> {
     const at = nowIso();
     const row = await this.#db

@@ -32,6 +32,8 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 /** One file of the catalog with the facts the content rule weighs. */
 export interface CandidateFile extends ContentCandidate {
   readonly sha1: string;
+  /** Already in the content directory, verified: nothing to queue. */
+  readonly present: boolean;
 }
 
 export class ContentQueueRepository {
@@ -283,7 +285,7 @@ export class ContentQueueRepository {
       .selectFrom('revision_file as rf')
       .innerJoin('revision as r', 'r.revision_id', 'rf.revision_id')
       .innerJoin('file as f', 'f.sha1', 'rf.sha1')
-      .select(['f.sha1', 'f.file_name', 'f.patching_type', 'r.revision_id', 'r.publication_state'])
+      .select(['f.sha1', 'f.file_name', 'f.patching_type', 'f.state', 'r.revision_id', 'r.publication_state'])
       .select((eb) => eb.exists(eb.selectFrom('decline as d').select('d.update_id').whereRef('d.update_id', '=', 'r.update_id')).as('declined'))
       // Bound, not isLatest(): this reads every file of every newest revision, and SQLite's partial
       // index would make it walk revision_file first (a fifth slower at 10,000 revisions).
@@ -292,9 +294,11 @@ export class ContentQueueRepository {
       if (approvedAll.size === 0) return [];
       query = query.where(inList(this.#ctx.dialect, 'r.revision_id', [...approvedAll]));
     }
-    const rows = await query.orderBy('f.sha1').execute();
+    // Unordered: the caller makes a set of them, and sorting every file of the catalog costs.
+    const rows = await query.execute();
     return rows.map((r) => ({
       sha1: r.sha1,
+      present: r.state === 'present',
       file: { fileName: r.file_name, ...(r.patching_type !== null && { patchingType: r.patching_type }) },
       approvedForInstall: approvedAll.has(Number(r.revision_id)),
       declined: Boolean(r.declined),

@@ -285,18 +285,17 @@ export class ApprovalRepository {
     if (filter.includeDeclined === false) query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id'))));
     if (filter.unapproved) query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('approval as a').select('a.approval_id').whereRef('a.update_id', '=', 'r.update_id'))));
     if (filter.kb !== undefined) query = query.where('r.kb_article_id', '=', filter.kb);
+    // A category filter is a set of revisions read once through prerequisite_update_id, not a
+    // subquery per listed revision (which reads every candidate's prerequisites).
+    const inCategories = (ids: readonly string[]) =>
+      sql<boolean>`r.revision_id in (${this.#ctx.db
+        .selectFrom('prerequisite as pp')
+        .select('pp.revision_id')
+        .where('pp.is_category', '=', true)
+        .where(inList(this.#ctx.dialect, 'pp.update_id', ids.length > 0 ? ids : ['']))})`;
     if (filter.productIds !== undefined) {
       const ids = filter.productIds.map((id) => id.toLowerCase());
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('prerequisite as pp')
-            .select('pp.revision_id')
-            .whereRef('pp.revision_id', '=', 'r.revision_id')
-            .where('pp.is_category', '=', true)
-            .where(inList(this.#ctx.dialect, 'pp.update_id', ids.length > 0 ? ids : [''])),
-        ),
-      );
+      query = query.where(inCategories(ids));
     }
     if (filter.status !== undefined) {
       const statuses = clientDb(this.#ctx);
@@ -316,19 +315,14 @@ export class ApprovalRepository {
     }
     if (filter.classification !== undefined) {
       const wanted = filter.classification.toLowerCase();
-      query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('prerequisite as p')
-            .innerJoin('revision as c', 'c.update_id', 'p.update_id')
-            .select('p.revision_id')
-            .whereRef('p.revision_id', '=', 'r.revision_id')
-            .where('p.is_category', '=', true)
-            .where(isLatest('c'))
-            .where('c.category_type', '=', 'UpdateClassification')
-            .where((w) => w.or([w(sql<string>`lower(c.title)`, '=', wanted), w('c.update_id', '=', wanted)])),
-        ),
-      );
+      const classes = await this.#ctx.db
+        .selectFrom('revision as c')
+        .select('c.update_id')
+        .where('c.is_latest', '=', true)
+        .where('c.category_type', '=', 'UpdateClassification')
+        .where((w) => w.or([w(sql<string>`lower(c.title)`, '=', wanted), w('c.update_id', '=', wanted)]))
+        .execute();
+      query = query.where(inCategories(classes.map((c) => c.update_id)));
     }
     if (filter.text !== undefined && filter.text !== '') {
       const text = filter.text.toLowerCase();

@@ -70,14 +70,20 @@ export interface QueueReconciliation {
 /** Makes the queue hold exactly the wanted files not present yet (plus those downstreams asked for). */
 export async function reconcileContentQueue(store: Store, locale: string = defaultLocale()): Promise<QueueReconciliation> {
   const { policy } = resolveContentSettings(await store.settings.all(), locale);
+  const waiting = await store.contentQueue.waiting();
+  const downloading = new Set((await store.contentQueue.downloading()).map((j) => j.sha1));
   const wanted = new Set<string>();
+  // Only what is neither present nor in the queue is handed to enqueue: in immediate mode nearly
+  // every file of the catalog is wanted, and nearly all of them are one or the other.
+  const missing = new Set<string>();
   if (policy.storeLocally) {
     for (const c of await store.contentQueue.candidates({ approvedOnly: policy.deferredDownloads })) {
-      if (!wanted.has(c.sha1) && wantsContent(policy, c)) wanted.add(c.sha1);
+      if (wanted.has(c.sha1) || !wantsContent(policy, c)) continue;
+      wanted.add(c.sha1);
+      if (!c.present && !waiting.has(c.sha1) && !downloading.has(c.sha1)) missing.add(c.sha1);
     }
   }
-  const queued = await store.contentQueue.enqueue([...wanted]);
-  const waiting = await store.contentQueue.waiting();
+  const queued = await store.contentQueue.enqueue([...missing]);
   const unwanted = [...waiting].filter(([sha1, requested]) => !wanted.has(sha1) && !(requested && policy.storeLocally)).map(([sha1]) => sha1);
   const dropped = await store.contentQueue.drop(unwanted);
   return { queued, dropped };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { ROUTES } from '../../src/admin/openapi.ts';
 import { ALL_COMPUTERS_GROUP_ID, UNASSIGNED_COMPUTERS_GROUP_ID } from '../../src/domain/wellknown.ts';
+import { rollupConfiguration } from '../../src/services/reporting/rollup.ts';
 import type { Store } from '../../src/store/index.ts';
 import { IDS, seedAdminCatalog, seedFleet } from '../cli/admin-catalog.ts';
 import { forEachBackend } from '../support/db.ts';
@@ -200,6 +201,10 @@ forEachBackend('administration API: every endpoint works for an Administrator an
     assert.equal((await ok('listDownstreamServers', 'GET', '/downstream-servers')).json().servers[0].accountName, 'dss1.corp.example');
     assert.equal((await ok('getDownstreamServer', 'GET', `/downstream-servers/${DOWNSTREAM_ID}`)).json().id, DOWNSTREAM_ID);
     assert.deepEqual((await ok('listDownstreamComputers', 'GET', `/downstream-servers/${DOWNSTREAM_ID}/computers`)).json().computers, []);
+    const resetBefore = (await rollupConfiguration(store)).rollupResetGuid;
+    const rollupReset = (await ok('resetRollup', 'POST', '/downstream-servers/rollup-reset')).json();
+    assert.equal((await rollupConfiguration(store)).rollupResetGuid, rollupReset.rollupResetId, 'downstream servers are offered the new id');
+    assert.notEqual(rollupReset.rollupResetId, resetBefore);
 
     // Automatic approval rules.
     const rule = (await ok('createRule', 'POST', '/approval-rules', { name: 'Security to all', classificationIds: [IDS.security], groupIds: [ALL_COMPUTERS_GROUP_ID], enabled: false }, 201)).json();
@@ -229,7 +234,7 @@ forEachBackend('administration API: every endpoint works for an Administrator an
 
     const audit = (await ok('listAudit', 'GET', '/audit?limit=500')).json().events;
     const actions = audit.map((e: { action: string }) => e.action);
-    for (const action of ['accounts.create', 'accounts.change', 'accounts.delete', 'tokens.create', 'tokens.revoke', 'tasks.resolve', 'settings.set', 'settings.unset', 'updates.approve', 'updates.unapprove', 'updates.decline', 'updates.reinstate', 'groups.create', 'groups.delete', 'computers.move', 'computers.delete', 'rules.create', 'rules.change', 'rules.run', 'rules.delete']) {
+    for (const action of ['accounts.create', 'accounts.change', 'accounts.delete', 'tokens.create', 'tokens.revoke', 'tasks.resolve', 'settings.set', 'settings.unset', 'updates.approve', 'updates.unapprove', 'updates.decline', 'updates.reinstate', 'groups.create', 'groups.delete', 'computers.move', 'computers.delete', 'downstream.rollupReset', 'rules.create', 'rules.change', 'rules.run', 'rules.delete']) {
       assert.ok(actions.includes(action), `audit has ${action}`);
     }
     const approve = audit.find((e: { action: string }) => e.action === 'updates.approve');

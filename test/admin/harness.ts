@@ -8,6 +8,7 @@ import type { AuthOptions } from '../../src/admin/auth.ts';
 import { createAccount, createToken } from '../../src/admin/operations/accounts.ts';
 import type { SynchronizeFn } from '../../src/admin/sync-runner.ts';
 import type { Store } from '../../src/store/index.ts';
+import type { ContentStore } from '../../src/content/index.ts';
 import { synchronize } from '../../src/sync/index.ts';
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -34,13 +35,14 @@ export interface ApiHarness {
 
 export async function apiHarness(
   store: Store,
-  options: { auth?: AuthOptions; synchronize?: SynchronizeFn; onRoute?: (route: RouteOptions) => void } = {},
+  options: { auth?: AuthOptions; synchronize?: SynchronizeFn; onRoute?: (route: RouteOptions) => void; content?: ContentStore } = {},
 ): Promise<ApiHarness> {
   const logger = createLogger('silent');
   const administration = await createAdministration({
     store,
     logger,
     synchronize: options.synchronize ?? synchronize,
+    ...(options.content !== undefined && { content: options.content }),
     env: { OPENWSUS_ADMIN_PASSWORD: ADMIN_PASSWORD },
     auth: { failureDelayMs: 0, ...options.auth },
   });

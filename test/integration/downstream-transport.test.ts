@@ -8,19 +8,23 @@
 // 2. through the proxy: a wrong password fails with the proxy's 407, and so does basic
 //    authentication left off; with both right the sync succeeds over HTTP (forwarded requests)
 //    and then over HTTPS (a CONNECT tunnel, the private CA trusted inside it), the proxy's log
-//    showing each;
+//    showing each; an approved update's files come through it too (`content download`);
 // 3. the password appears nowhere: `config get`, sync output, `sync status`, the server's log.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeGeneratedCatalog } from '../../src/catalog/export.ts';
+import { filePayload, generateCatalog, type CatalogFile } from '../../src/catalog/index.ts';
 import type { SyncRun } from '../../src/domain/sync-run.ts';
-import { CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } from '../../src/domain/wellknown.ts';
+import { contentPath } from '../../src/domain/update.ts';
+import { ALL_COMPUTERS_GROUP_ID, CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } from '../../src/domain/wellknown.ts';
+import { openStore } from '../../src/store/index.ts';
 import { runCli, stdoutJson, type CliResult } from '../support/cli.ts';
 import { availableBackends } from '../support/db.ts';
 import { createBackendDatabase, freePort, startServeProcess } from '../support/server-process.ts';
@@ -91,8 +95,29 @@ async function startTinyproxy(binary: string, dir: string): Promise<Tinyproxy> {
   };
 }
 
+const CATALOG = { updates: 80, seed: 'transport' };
 const catalogFile = join(work, 'catalog.owx');
-await writeGeneratedCatalog({ updates: 80, seed: 'transport' }, catalogFile);
+await writeGeneratedCatalog(CATALOG, catalogFile);
+
+/**
+ * Approves, in the downstream's database, one update it holds whose own files are small, and
+ * returns them (their payloads are the generator's, so the root can be given the right bytes).
+ */
+async function approveOneWithFiles(database: string): Promise<CatalogFile[]> {
+  const store = await openStore({ database });
+  try {
+    const held = new Set<string>();
+    for await (const r of store.catalog.iterate({ latestOnly: true })) held.add(`${r.key.updateId}/${r.key.revisionNumber}`);
+    const doc = [...generateCatalog(CATALOG).documents()].find(
+      (d) => held.has(`${d.key.updateId}/${d.key.revisionNumber}`) && d.role !== 'bundle' && d.spec.properties.publicationState !== 'Expired' && d.files.length > 0 && d.files.every((f) => f.size < 1 << 20 && !/\.psf$/i.test(f.fileName)),
+    );
+    assert.ok(doc, 'the downstream holds an update with files');
+    await store.approvals.upsert([{ id: randomUUID(), updateId: doc.key.updateId, revisionNumber: doc.key.revisionNumber, groupId: ALL_COMPUTERS_GROUP_ID, action: 'Install', adminName: 'test', createdAt: new Date().toISOString() }]);
+    return [...doc.files];
+  } finally {
+    await store.close();
+  }
+}
 const pki = await createTestPki();
 after(() => pki.cleanup());
 const caFile = join(pki.dir, 'ca.pem');
@@ -199,6 +224,20 @@ for (const dialect of availableBackends()) {
     assert.deepEqual({ ...viaHttp.counts }, { ...direct.counts }, 'the same catalog came through the proxy');
     const forwarded = proxy.log().match(new RegExp(`Request \\(file descriptor \\d+\\): POST http://127\\.0\\.0\\.1:${server.port}/ServerSyncWebService/`, 'g')) ?? [];
     assert.ok(forwarded.length > requestsBefore + 3, `the proxy forwarded the sync's requests:\n${proxy.log().slice(-3000)}`);
+
+    // Content goes the same way: an approved update's files, from the root's /Content/, by
+    // `content download` through the proxy (deferred downloads: only what is approved).
+    const wanted = await approveOneWithFiles(viaDb.url);
+    for (const f of wanted) {
+      mkdirSync(dirname(join(rootDir, 'content', contentPath(f))), { recursive: true });
+      writeFileSync(join(rootDir, 'content', contentPath(f)), filePayload(f));
+    }
+    const downloaded = stdoutJson<{ queue: Record<string, number> }>(ok(await cli(['content', 'download', '--json']), 'content download'));
+    assert.deepEqual({ present: downloaded.queue.present, failed: downloaded.queue.failed }, { present: wanted.length, failed: 0 }, JSON.stringify(downloaded));
+    for (const f of wanted) {
+      assert.ok(existsSync(join(fresh, 'content', contentPath(f))), `${contentPath(f)} published (its digests verified)`);
+      assert.match(proxy.log(), new RegExp(`Request \\(file descriptor \\d+\\): GET http://127\\.0\\.0\\.1:${server.port}/Content/${contentPath(f).replaceAll('.', '\\.')} `), 'fetched through the proxy');
+    }
 
     // HTTPS through the proxy: a CONNECT tunnel, and the private CA trusted inside it.
     await set('upstream.ssl', 'true', 'upstream.port', String(httpsPort), 'upstream.caFile', caFile);

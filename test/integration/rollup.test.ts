@@ -9,22 +9,30 @@
 //    every computer with its parent server, and `downstream status` per update counts equal to
 //    the sum of what the root, A and B hold themselves;
 // 2. a computer of B that changes its name is sent again in full by B and by A, and nothing else;
-// 3. with `rollup.detailed` false on the root, A's rollup stops at the servers.
+// 3. with `rollup.detailed` false on the root, A's rollup stops at the servers;
+// 4. `openwsus rollup --reset` on the root makes A send everything again; A's `openwsus rollup`,
+//    killed with SIGKILL while it sends status (a relay in this test holds its third
+//    RollupComputerStatus call), is finished by the next run: the root ends with exactly the
+//    rows of the uninterrupted rollup of step 1, none twice, none missing.
 //
-// A rollup killed between batches, and bad rollup calls, are in test/sync/rollup.test.ts.
+// Bad rollup calls, and the busy upstream, are in test/sync/rollup.test.ts.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
 import { writeGeneratedCatalog } from '../../src/catalog/export.ts';
 import type { UpdateStatus } from '../../src/domain/client-event.ts';
 import { bucketOfStatus } from '../../src/domain/rollup.ts';
 import { ALL_COMPUTERS_GROUP_ID, CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } from '../../src/domain/wellknown.ts';
 import { simulateClients } from '../../src/simulator/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { runCli, stdoutJson, type CliResult } from '../support/cli.ts';
+import { BIN, runCli, stdoutJson, type CliResult } from '../support/cli.ts';
 import { availableBackends } from '../support/db.ts';
 import { createBackendDatabase, startServeProcess } from '../support/server-process.ts';
 
@@ -71,6 +79,44 @@ async function ownBuckets(store: Store): Promise<Buckets> {
     for (const [status, n] of Object.entries(counts)) b[bucketOfStatus(status as UpdateStatus)] += n ?? 0;
   }
   return out;
+}
+
+/** The status rows the root holds, one string each (a row held twice shows twice). */
+async function heldRows(store: Store): Promise<string[]> {
+  const ids = (await store.rollup.computers()).map((c) => c.computerId);
+  const out: string[] = [];
+  for (const [id, rows] of await store.rollup.statusOf(ids)) for (const r of rows) out.push(`${id}/${r.updateId}/${r.state}/${r.lastChangeTime}`);
+  return out.sort();
+}
+
+/**
+ * A relay between a downstream server and its upstream that answers the first `pass`
+ * RollupComputerStatus calls and holds every later one, so a kill lands at a known point.
+ */
+async function statusRelay(target: string): Promise<{ port: number; pass: number; seen: number; held: Set<ServerResponse>; close(): Promise<void> }> {
+  const relay = { port: 0, pass: Infinity, seen: 0, held: new Set<ServerResponse>(), close: async () => {} };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (String(req.headers.soapaction ?? '').includes('RollupComputerStatus') && ++relay.seen > relay.pass) {
+      relay.held.add(res);
+      return;
+    }
+    const answer = await request(`${target}${req.url}`, {
+      method: req.method as 'POST',
+      headers: { 'content-type': String(req.headers['content-type'] ?? 'text/xml'), soapaction: String(req.headers.soapaction ?? '') },
+      ...(chunks.length > 0 && { body: Buffer.concat(chunks) }),
+    });
+    res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type']) });
+    res.end(Buffer.from(await answer.body.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  relay.port = (server.address() as { port: number }).port;
+  relay.close = async () => {
+    for (const res of relay.held) res.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return relay;
 }
 
 function addBuckets(...all: Buckets[]): Buckets {
@@ -208,4 +254,40 @@ test(`root [${other}] <- autonomous [sqlite] <- replica [${other}]: rollup shows
   await withStoreAt(dbs.root.url, (s) => s.settings.set('rollup.detailed', false));
   const summaryOnly = await rollup('a');
   assert.deepEqual([summaryOnly.detailed, summaryOnly.servers, summaryOnly.computers, summaryOnly.statusComputers], [false, 2, 0, 0]);
+
+  // 4. Killed while sending status. The root takes one computer per call again with detail, holds
+  // rows of the uninterrupted rollups above (the reference), then loses them; a reset id makes A
+  // send everything in full, through a relay that holds the third status call.
+  const reference = await withStoreAt(dbs.root.url, async (s) => {
+    await s.settings.set('rollup.detailed', true);
+    await s.settings.set('rollup.statusBatchSize', 1);
+    const rows = await heldRows(s);
+    await s.db.deleteFrom('rollup_update_status' as never).execute();
+    return rows;
+  });
+  assert.ok(reference.length > 4, `${reference.length} rows held at the root`);
+  const resetBefore = (await withStoreAt(dbs.a.url, (s) => s.anchors.get('rollup.upstream'))) ?? '';
+  const { rollupResetId } = stdoutJson<{ rollupResetId: string }>(ok(await cli('root', 'rollup', '--reset', '--json'), 'root: rollup --reset'));
+  assert.ok(!resetBefore.includes(rollupResetId), 'a new reset id');
+  const relay = await statusRelay(root.url);
+  t.after(() => relay.close());
+  await withStoreAt(dbs.a.url, (s) => s.settings.set('upstream.port', relay.port));
+  relay.pass = 2;
+  const child = spawn(BIN, ['--data', dirs.a, '--database', dbs.a.url, 'rollup'], { env: { ...process.env, OPENWSUS_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  for (const deadline = Date.now() + 60_000; relay.held.size === 0; await sleep(25)) {
+    assert.ok(child.exitCode === null, `the rollup ended before it was killed:\n${output}`);
+    assert.ok(Date.now() < deadline, `the rollup did not reach its third status call:\n${output}`);
+  }
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+  relay.pass = Infinity;
+  const partial = await withStoreAt(dbs.root.url, async (s) => (await s.rollup.statusCountsByComputer()).size);
+  assert.equal(partial, 2, 'the status of two computers of four got through before the kill');
+  const resumed = await rollup('a');
+  assert.deepEqual([resumed.computers, resumed.statusComputers, resumed.fullStatus], [0, 2, 2], 'the next rollup sends the status of the two left, nothing again');
+  assert.deepEqual(await withStoreAt(dbs.root.url, heldRows), reference, 'the root holds exactly the rows of the uninterrupted rollup');
 });

@@ -20,7 +20,10 @@ import type { UpdateStatus } from '../../src/domain/client-event.ts';
 import { ROLLUP_SETTING_KEYS } from '../../src/domain/rollup.ts';
 import { UNASSIGNED_COMPUTERS_GROUP_ID } from '../../src/domain/wellknown.ts';
 import { registerClientServices } from '../../src/services/client/index.ts';
+import { REPORTING_PATHS } from '../../src/services/client/index.ts';
+import { rollupOperations } from '../../src/services/reporting/rollup.ts';
 import { registerUpstreamServices } from '../../src/services/upstream/index.ts';
+import { defineSoapService, registerSoapService } from '../../src/soap/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { ROLLUP_DONE_ANCHOR, RollupSchedule, rollUp, type RollupReport } from '../../src/sync/rollup.ts';
 import { availableBackends } from '../support/db.ts';
@@ -201,6 +204,28 @@ for (const dialect of availableBackends()) {
     await r.db.updateTable('rollup_computer' as never).set({ last_received_rollup_number: 0 } as never).where('computer_id' as never, '=', aIds[0] as never).execute();
     const a5 = await rollUp({ store: a, version });
     assert.deepEqual([a5.outOfSync, a5.statusComputers, a5.fullStatus], [1, 1, 1]);
+
+    // 5b. R busy: its first K RollupComputerStatus calls answer false; A waits, sends again, and
+    // the rollup completes with every row and K retries. (A second front end on R's store.)
+    const BUSY = 3;
+    let statusCalls = 0;
+    const busyRoot = await createHttpServer({
+      logger: pino({ level: 'warn' }, new Writable({ write: (_c, _e, done) => done() })),
+      health: async () => ({ status: 'ok', version: 'test', serverId: r.serverId, database: r.dialect, uptimeSeconds: 0, checks: {} }),
+      routes: async (instance) => {
+        await registerUpstreamServices(instance, { store: r });
+        const operations = rollupOperations({ store: r, now: () => new Date(), statusBusy: () => ++statusCalls <= BUSY });
+        await registerSoapService(instance, defineSoapService({ name: 'ReportingWebService', paths: REPORTING_PATHS, namespace: NS, operations }));
+      },
+    });
+    const busyPort = Number(new URL(await busyRoot.listen({ port: 0, host: '127.0.0.1' })).port);
+    t.after(() => busyRoot.close());
+    await a.settings.set('upstream.port', busyPort);
+    await a.clientEvents.applyStatus(aIds[2]!, [{ replacesAll: false, changes: [{ updateId: UPDATES[0]!, status: 'NotApplicable' }] }], new Date());
+    const waited = await rollUp({ store: a, version, busyDelayMs: 1 });
+    assert.deepEqual([waited.busyRetries, waited.statusComputers, waited.statusRows, waited.calls.RollupComputerStatus], [BUSY, 1, 1, BUSY + 1]);
+    assert.deepEqual(await rolledUpRows(r), sum(await localRows(a), await localRows(b)), 'the row went up once R had room');
+    await a.settings.set('upstream.port', root.port);
 
     // 6. Bad input: refused, nothing stored.
     const before = { servers: (await r.rollup.servers()).length, computers: (await r.rollup.computers()).length, rows: await rolledUpRows(r) };

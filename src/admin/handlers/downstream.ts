@@ -1,6 +1,7 @@
 // Downstream servers that synchronize from this one, with what they rolled up (servers below
 // them, their computers and summaries), as helper E's rollup storage keeps it.
 import type { DownstreamServer } from '../../domain/downstream.ts';
+import { resetRollup } from '../../services/reporting/rollup.ts';
 import type { RolledUpServer } from '../../store/rollup-repository.ts';
 import type { Handler } from '../context.ts';
 import { downstreamRows } from '../operations/downstream.ts';
@@ -33,6 +34,12 @@ export const downstreamHandlers: Record<string, Handler> = {
     const server = await ctx.store.downstreams.get(ctx.params.serverId);
     if (server === undefined) throw new ApiProblem(404, `unknown downstream server ${ctx.params.serverId}`);
     return serverView(server, (await rolledUp(ctx)).get(server.id));
+  },
+
+  resetRollup: async (ctx) => {
+    const rollupResetId = await resetRollup(ctx.store);
+    await ctx.audit('downstream.rollupReset', rollupResetId);
+    return { rollupResetId };
   },
 
   listDownstreamComputers: async (ctx) => {

@@ -3,6 +3,7 @@ import type { Handler } from '../context.ts';
 import { accessHandlers } from './access.ts';
 import { computerHandlers } from './computers.ts';
 import { downstreamHandlers } from './downstream.ts';
+import { maintenanceHandlers } from './maintenance.ts';
 import { optionHandlers } from './options.ts';
 import { overviewHandlers } from './overview.ts';
 import { reportHandlers } from './reports.ts';
@@ -20,4 +21,5 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...downstreamHandlers,
   ...ruleHandlers,
   ...reportHandlers,
+  ...maintenanceHandlers,
 };

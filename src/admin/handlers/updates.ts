@@ -5,6 +5,7 @@ import { expandProducts } from '../../domain/settings.ts';
 import type { UpdateListing } from '../../store/deployment-repository.ts';
 import { heldRevisions, type Store } from '../../store/index.ts';
 import { caller, type Handler, type HandlerContext } from '../context.ts';
+import { hierarchyStatus } from '../operations/downstream.ts';
 import { groupById } from '../operations/groups.ts';
 import { approveUpdates, declineUpdates, reinstateUpdates, unapproveUpdates, updateStatus, type UpdateOutcome } from '../operations/updates.ts';
 import { ApiProblem } from '../problem.ts';
@@ -75,7 +76,7 @@ async function updateDetails(store: Store, updateId: string) {
   const revision = await store.catalog.getLatest(updateId);
   if (revision === undefined) throw new ApiProblem(404, `unknown update ${updateId}`);
   const names = await groupNames(store);
-  const [held, relationships, files, supersededBy, categories, status, declines, approvals] = await Promise.all([
+  const [held, relationships, files, supersededBy, categories, status, declines, approvals, [hierarchy]] = await Promise.all([
     heldRevisions(store, [updateId]),
     store.catalog.relationships(revision.revisionId),
     store.files.ofRevision(revision.revisionId),
@@ -84,6 +85,7 @@ async function updateDetails(store: Store, updateId: string) {
     updateStatus(store, revision),
     store.declines.list(),
     store.approvals.ofUpdate(updateId),
+    hierarchyStatus(store, updateId),
   ]);
   const revisions = [];
   for (const n of [...(held.get(updateId) ?? [])].sort((a, b) => b - a)) {
@@ -126,6 +128,7 @@ async function updateDetails(store: Store, updateId: string) {
     supersedes: relationships.supersedes.map((id) => ({ updateId: id, title: titles.get(id) ?? null })),
     supersededBy,
     status: status.counts,
+    hierarchyStatus: { installed: hierarchy!.installed, needed: hierarchy!.needed, failed: hierarchy!.failed, notApplicable: hierarchy!.notApplicable, thisServer: hierarchy!.thisServer, downstream: hierarchy!.downstream },
   };
 }
 

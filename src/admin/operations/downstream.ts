@@ -1,6 +1,7 @@
 // The downstream servers below this one as `openwsus downstream list` and the API show them: every
 // server that rolled up (however deep), and those that synchronize from here but never rolled up.
-import { emptyServerSummary, type ServerSummary } from '../../domain/rollup.ts';
+import type { UpdateStatus } from '../../domain/client-event.ts';
+import { bucketOfState, bucketOfStatus, emptyServerSummary, type ServerSummary, type StatusBucket } from '../../domain/rollup.ts';
 import type { Store } from '../../store/index.ts';
 
 export interface DownstreamRow {

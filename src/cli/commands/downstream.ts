@@ -21,8 +21,16 @@ export function registerRollup(program: Command): void {
     .command('rollup')
     .description('report this server, the servers below it, their computers and update status to the upstream server now')
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .option('--reset', 'as an upstream server: make a new rollup reset id, so every downstream server sends everything in full at its next rollup (rolls up nothing)')
+    .action(async (options: { json?: boolean; reset?: boolean }, command: Command) => {
       const context = commandContext(command);
+      if (options.reset) {
+        const { resetRollup } = await import('../../services/reporting/rollup.ts');
+        const rollupResetId = await withStore(context, resetRollup);
+        if (options.json) printJson({ rollupResetId });
+        else process.stdout.write(`rollup reset id is now ${rollupResetId}: downstream servers send all their computers and status in full at their next rollup\n`);
+        return;
+      }
       const { rollUp } = await import('../../sync/rollup.ts');
       const { SettingError } = await import('../../domain/settings.ts');
       const { VERSION } = await import('../../app/version.ts');
@@ -169,33 +177,9 @@ export function registerDownstream(program: Command): void {
     .action(async (update: string | undefined, options: { json?: boolean }, command: Command) => {
       if (update !== undefined && !GUID.test(update.trim())) throw new CliError(`"${update}" is not an update id (a GUID)`, 2);
       const context = commandContext(command);
-      const { bucketOfState, bucketOfStatus } = await import('../../domain/rollup.ts');
       const updateId = update?.trim().toLowerCase();
-      const rows = await withStore(context, async (store) => {
-        const [local, below] = await Promise.all([store.rollup.localStatusCountsByUpdate(updateId), store.rollup.statusCountsByUpdate(updateId)]);
-        const out = new Map<string, { here: Record<string, number>; below: Record<string, number> }>();
-        const empty = (): Record<string, number> => ({ Installed: 0, Needed: 0, Failed: 0, NotApplicable: 0 });
-        const entry = (id: string) => out.get(id) ?? (out.set(id, { here: empty(), below: empty() }), out.get(id)!);
-        for (const [id, counts] of local) for (const [status, n] of Object.entries(counts)) entry(id).here[bucketOfStatus(status as never)]! += n ?? 0;
-        for (const c of below) for (const [state, n] of Object.entries(c.states)) entry(c.updateId).below[bucketOfState(Number(state))]! += n;
-        if (updateId !== undefined) entry(updateId);
-        const titles = new Map<string, string>();
-        for (const id of out.keys()) {
-          const revision = await store.catalog.getLatest(id);
-          if (revision !== undefined) titles.set(id, (revision as { title?: string }).title ?? '');
-        }
-        return [...out].map(([id, v]) => ({
-          updateId: id,
-          title: titles.get(id) ?? null,
-          installed: v.here.Installed! + v.below.Installed!,
-          needed: v.here.Needed! + v.below.Needed!,
-          failed: v.here.Failed! + v.below.Failed!,
-          notApplicable: v.here.NotApplicable! + v.below.NotApplicable!,
-          thisServer: v.here,
-          downstream: v.below,
-        }));
-      });
-      rows.sort((a, b) => b.needed + b.failed - (a.needed + a.failed) || a.updateId.localeCompare(b.updateId));
+      const { hierarchyStatus } = await import('../../admin/operations/downstream.ts');
+      const rows = await withStore(context, (store) => hierarchyStatus(store, updateId));
       if (options.json) {
         printJson(updateId !== undefined ? rows[0] : rows);
         return;

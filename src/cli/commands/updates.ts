@@ -7,6 +7,7 @@ import type { Store } from '../../store/index.ts';
 import { CliError, commandContext, integerFlag, printJson } from '../context.ts';
 import { remoteClient } from '../api-client.ts';
 import * as shared from '../../admin/operations/updates.ts';
+import type { HierarchyStatusRow } from '../../admin/operations/downstream.ts';
 import { ApiProblem } from '../../admin/problem.ts';
 import { refuseIfReplica } from '../replica.ts';
 import { withStore } from '../store.ts';
@@ -219,14 +220,35 @@ export function registerUpdates(program: Command): void {
     .command('status')
     .description('how computers stand on an update: counts per status, then each computer')
     .argument('<id>', 'update id (GUID) or KB number')
+    .option('--hierarchy', 'counts across the hierarchy instead: this server and every server below (rolled up)')
     .option('--json', 'print as JSON')
-    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+    .action(async (id: string, options: { json?: boolean; hierarchy?: boolean }, command: Command) => {
       const context = commandContext(command);
       const remote = remoteClient(command);
       if (remote !== undefined) return (await import('../remote.ts')).remoteUpdateStatus(remote, id, options);
+      if (options.hierarchy) {
+        const { hierarchyStatus } = await import('../../admin/operations/downstream.ts');
+        const { revision, row } = await withStore(context, async (store) => {
+          const revision = await resolveUpdate(store, id);
+          return { revision, row: (await hierarchyStatus(store, revision.key.updateId))[0]! };
+        });
+        return printHierarchyStatus({ ...row, revisionNumber: revision.key.revisionNumber, title: revision.title }, options);
+      }
       const status = await withStore(context, async (store) => shared.updateStatus(store, await resolveUpdate(store, id)));
       await printUpdateStatus(status, options);
     });
+}
+
+type HierarchyView = Omit<HierarchyStatusRow, 'title'> & { revisionNumber: number; title: string };
+
+/** `updates status --hierarchy`: one update's counts over this server and every server below. */
+export function printHierarchyStatus(view: HierarchyView, options: { json?: boolean }): void {
+  if (options.json) return printJson(view);
+  process.stdout.write(`${view.updateId} rev ${view.revisionNumber}  ${view.title}\n`);
+  const line = (label: string, c: Record<string, number>) => `${label.padEnd(12)}  Installed ${c.Installed ?? 0}  Needed ${c.Needed ?? 0}  Failed ${c.Failed ?? 0}  NotApplicable ${c.NotApplicable ?? 0}\n`;
+  process.stdout.write(line('hierarchy', { Installed: view.installed, Needed: view.needed, Failed: view.failed, NotApplicable: view.notApplicable }));
+  process.stdout.write(line('this server', view.thisServer));
+  process.stdout.write(line('below', view.downstream));
 }
 
 /** The status of one update as `updates status` shows it, from the API's shape (local or remote). */

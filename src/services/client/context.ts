@@ -43,6 +43,7 @@ export class ClientContext {
   readonly scopes: ScopeCache;
   readonly pageSize: number;
   #lastChange: { at: Date; readAt: number } | undefined;
+  #lastChangeRead: Promise<Date> | undefined;
 
   constructor(deps: ClientDeps) {
     this.store = deps.store;
@@ -72,14 +73,26 @@ export class ClientContext {
   async lastChange(): Promise<Date> {
     // Re-read now and then: two front ends starting at once may both write, and the last write must win everywhere.
     if (this.#lastChange !== undefined && Date.now() - this.#lastChange.readAt < LAST_CHANGE_TTL_MS) return this.#lastChange.at;
+    // Clients arriving together share one read: each writing its own time would hand some of them
+    // a LastChange the next GetCookie already contradicts (ConfigChanged).
+    this.#lastChangeRead ??= this.#readLastChange().finally(() => {
+      this.#lastChangeRead = undefined;
+    });
+    return this.#lastChangeRead;
+  }
+
+  async #readLastChange(): Promise<Date> {
     const fingerprint = createHash('sha1').update(JSON.stringify(CONFIG_PROPERTIES)).digest('hex');
-    const stored = (await this.store.settings.get(LAST_CHANGE_KEY)) as { fingerprint?: unknown; at?: unknown } | undefined;
-    let at: Date;
-    if (stored !== undefined && stored.fingerprint === fingerprint && typeof stored.at === 'string' && !Number.isNaN(Date.parse(stored.at))) {
-      at = new Date(stored.at);
-    } else {
-      at = new Date(Math.floor(this.now().getTime() / 10) * 10);
-      await this.store.settings.set(LAST_CHANGE_KEY, { fingerprint, at: at.toISOString() });
+    const read = async (): Promise<Date | undefined> => {
+      const stored = (await this.store.settings.get(LAST_CHANGE_KEY)) as { fingerprint?: unknown; at?: unknown } | undefined;
+      if (stored !== undefined && stored.fingerprint === fingerprint && typeof stored.at === 'string' && !Number.isNaN(Date.parse(stored.at))) return new Date(stored.at);
+      return undefined;
+    };
+    let at = await read();
+    if (at === undefined) {
+      await this.store.settings.set(LAST_CHANGE_KEY, { fingerprint, at: new Date(Math.floor(this.now().getTime() / 10) * 10).toISOString() });
+      // Another front end may have written at the same moment: whichever write landed last is the answer.
+      at = (await read())!;
     }
     this.#lastChange = { at, readAt: Date.now() };
     return at;

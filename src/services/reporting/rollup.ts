@@ -46,6 +46,8 @@ export interface RollupDeps {
   readonly random?: (size: number) => Uint8Array;
   /** Concurrent RollupComputerStatus calls before answering busy (tests lower it). */
   readonly statusCallsAtOnce?: number;
+  /** Asked before each RollupComputerStatus is stored: true answers busy (tests force the downstream's wait). */
+  readonly statusBusy?: () => boolean;
 }
 
 const refused = (message: string): SoapFault => new SoapFault('InternalServerError', message, { reason: message });
@@ -69,6 +71,16 @@ export async function rollupConfiguration(store: Store): Promise<RollupConfigura
     outOfSyncMaxBatchSize: WINDOWS_ROLLUP_LIMITS.outOfSync,
     computerStatusMaxBatchSize: typeof statusBatch === 'number' && statusBatch >= 1 ? statusBatch : WINDOWS_ROLLUP_LIMITS.computerStatus,
   };
+}
+
+/**
+ * A new rollup reset id: every downstream server sees it in GetRollupConfiguration and sends
+ * all its computers and their status in full at its next rollup. Returns the new id.
+ */
+export async function resetRollup(store: Store): Promise<string> {
+  const id = randomUUID();
+  await store.anchors.set(ROLLUP_RESET_ANCHOR, id);
+  return id;
 }
 
 // ---- reading the wire ---------------------------------------------------------------------
@@ -344,7 +356,7 @@ export function rollupOperations(deps: RollupDeps): Record<string, SoapHandler> 
       if (subtree === undefined) throw refused(`server ${op.child('parentServerId')?.asString() ?? '?'} is unknown to this server`);
       const statuses = readList(op, 'computers', config.computerStatusMaxBatchSize, readStatus);
       noDuplicates(statuses.map((s) => s.computerId), 'computers');
-      if (statusCalls >= statusAtOnce) {
+      if (statusCalls >= statusAtOnce || deps.statusBusy?.() === true) {
         request.log.info({ downstream: subtree.caller }, 'rollup: busy, the downstream server will send its status again later');
         return request.result((x) => x.text(false));
       }

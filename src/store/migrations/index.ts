@@ -13,6 +13,7 @@ import { approvalRules } from './0007-approval-rules.ts';
 import { rollup } from './0008-rollup.ts';
 import { accounts } from './0009-accounts.ts';
 import { cleanup } from './0010-cleanup.ts';
+import { adminIndexes } from './0012-admin-indexes.ts';
 
 export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0001_catalog': catalog,
@@ -25,6 +26,7 @@ export const MIGRATIONS: Readonly<Record<string, StoreMigration>> = {
   '0008_rollup': rollup,
   '0009_accounts': accounts,
   '0010_cleanup': cleanup,
+  '0012_admin_indexes': adminIndexes,
 };
 
 export class MigrationError extends Error {
