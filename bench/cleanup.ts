@@ -228,5 +228,5 @@ process.stdout.write(
     rows,
   ),
 );
-for (const r of rows) process.stdout.write(`\n${r.backend}: longest transaction per step (ms) ${JSON.stringify(r.report.longestByStep)}; counts ${JSON.stringify(r.report.counts)}`);
+for (const r of rows) process.stdout.write(`\n${r.backend}: longest transaction per step (ms) ${JSON.stringify(r.report.longestByStep)}; smallest page ${r.report.smallestBatch}; counts ${JSON.stringify(r.report.counts)}`);
 process.stdout.write(`\nseed times: ${rows.map((r) => `${r.backend} ${(r.seedMs / 1000).toFixed(0)} s`).join(', ')}\n`);

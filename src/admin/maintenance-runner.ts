@@ -2,6 +2,7 @@
 // synchronizations: one run of each at a time, started by the API and followed by polling its
 // status. The work itself is src/maintenance (a cleanup run keeps its checkpoint and history in
 // cleanup_run, so a run this process started shows there as any other).
+import { hostname } from 'node:os';
 import type { Logger } from '../app/log.ts';
 import type { ContentStore } from '../content/index.ts';
 import type { CleanupStep } from '../domain/cleanup-rules.ts';
@@ -20,7 +21,7 @@ export class MaintenanceStartRefused extends Error {
 }
 
 export interface CleanupStatusView {
-  /** A cleanup runs in this process, or another process holds an unfinished run. */
+  /** A cleanup runs in this process, or another process holds an unfinished run (runs[0]). */
   readonly running: boolean;
   readonly dryRun: boolean;
   /** Where the run of this process stands: its current step and every step's counts so far. */
@@ -80,7 +81,8 @@ export class MaintenanceRunner {
     const runs = await this.#store.cleanup.history(limit);
     const current = this.#cleanup;
     return {
-      running: current !== undefined || runs[0]?.result === 'running',
+      // An unfinished run of this process was stopped (it resumes at the next start); another's runs.
+      running: current !== undefined || (runs[0]?.result === 'running' && runs[0].owner !== `${hostname()}:${process.pid}`),
       dryRun: current?.dryRun ?? false,
       progress: current?.progress ?? null,
       lastReport: this.#cleanupLast.report,

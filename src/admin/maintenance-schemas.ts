@@ -50,6 +50,7 @@ const CleanupReport = z.object({
   batches: z.number(),
   longestTransactionMs: z.number(),
   longestByStep: z.record(z.string(), z.number()),
+  smallestBatch: z.number(),
   elapsedMs: z.number(),
 });
 

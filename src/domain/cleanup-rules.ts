@@ -191,6 +191,21 @@ export const MAX_VACUUM_BYTES = 64 * 1024 * 1024;
 
 export type SqliteCompaction = { readonly kind: 'incremental'; readonly pages: number } | { readonly kind: 'vacuum' } | { readonly kind: 'none'; readonly reason: string };
 
+/** The smallest page the cleanup comes down to: below it a transaction is all overhead. */
+export const MIN_CLEANUP_BATCH = 10;
+
+/**
+ * The next page size of a cleanup step, from how long the last page's transaction took: halved
+ * when it was slow (a loaded database, or rows heavier than usual), doubled back towards the
+ * configured size once pages are quick again (under a quarter of the limit), never below
+ * MIN_CLEANUP_BATCH (unless configured smaller) nor above the configured size.
+ */
+export function nextBatchSize(current: number, configured: number, lastMs: number, slowMs: number): number {
+  if (lastMs > slowMs) return Math.max(Math.min(MIN_CLEANUP_BATCH, configured), Math.floor(current / 2));
+  if (lastMs < slowMs / 4) return Math.min(configured, current * 2);
+  return current;
+}
+
 export function sqliteCompaction(space: SqliteSpace): SqliteCompaction {
   if (space.freePages === 0) return { kind: 'none', reason: 'no free pages' };
   if (space.autoVacuum === 2) return { kind: 'incremental', pages: space.freePages };

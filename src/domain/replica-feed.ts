@@ -2,7 +2,27 @@
 // every group (the replica deletes groups missing from the list), the approvals changed since its
 // deployment anchor, deployments that died since (replaced or removed approvals), declined updates
 // as hidden updates.
+import { createHash } from 'node:crypto';
 import type { Approval, ApprovalAction } from './deployment.ts';
+
+/** Namespace of the GUIDs below (a random v4 GUID, fixed once: both sides must compute the same). */
+const DECLINE_DEPLOYMENT_NAMESPACE = Buffer.from('5f0d7a4e2b9c4c1e8a3d6e1f0b7c2a94', 'hex');
+
+/**
+ * The deployment GUID standing for "update U is declined", as a name-based (version 5) GUID of
+ * the update id. GetDeployments has no element for an update that is no longer declined
+ * (HiddenUpdates only adds): openwsus reports a reinstated update by listing this GUID among the
+ * DeadDeployments, which its replicas recognise by computing it for the declines they hold. A
+ * replica that does not know it (WSUS) looks it up among its deployments, finds nothing and
+ * ignores it (MS-WSUSSS 3.2.4.3 step 4), so the extension is harmless there.
+ */
+export function declineDeploymentId(updateId: string): string {
+  const hash = createHash('sha1').update(DECLINE_DEPLOYMENT_NAMESPACE).update(updateId.toLowerCase()).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /**
  * `Action` of ServerSyncDeployment, taken as WSUS's UpdateApprovalAction (Install 0, Uninstall 1,

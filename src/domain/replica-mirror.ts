@@ -8,7 +8,9 @@
 //   upserted one replaces whatever that group had for that update.
 // - DeadDeployments: approvals the upstream replaced or removed; deleted here.
 // - HiddenUpdates: declined upstream. With a deployment anchor the lists hold what changed since
-//   it; openwsus cannot undecline, so an incremental answer only adds declines. Without an anchor
+//   it, so an incremental answer only adds declines; an update reinstated upstream comes as its
+//   decline's deployment GUID among the DeadDeployments (replica-feed.ts declineDeploymentId), and
+//   its decline goes. Without an anchor
 //   (first sync, or after the upstream changed) the answer is the whole state: approvals and
 //   declines not in it are removed, so a replica that starts over ends equal to its upstream.
 // - A deployment of a revision this server does not hold (its metadata was not synchronized, or
@@ -16,7 +18,7 @@
 //   the next call asks from the old anchor again, so the skipped approval is sent again. Applying
 //   the rest twice changes nothing (upserts of equal values are no-ops).
 import type { Approval, ApprovalAction, ComputerGroup } from './deployment.ts';
-import { DEPLOYMENT_ACTION_CODES, NO_PARENT_GROUP } from './replica-feed.ts';
+import { declineDeploymentId, DEPLOYMENT_ACTION_CODES, NO_PARENT_GROUP } from './replica-feed.ts';
 
 /** The decoded GetDeployments result. */
 export interface DeploymentFeed {
@@ -45,7 +47,7 @@ export interface MirrorPlan {
   /** Deployments of revisions not held (or of groups unknown): sent again next time. */
   readonly skipped: readonly Approval[];
   readonly addDeclines: readonly string[];
-  /** Only on a full answer: local declines the upstream does not have. */
+  /** Local declines the upstream does not have (any on a full answer; reinstated ones otherwise). */
   readonly removeDeclines: readonly string[];
   /** Whether the feed's anchor may be saved (nothing skipped). */
   readonly advanceAnchor: boolean;
@@ -152,7 +154,8 @@ export function planMirror(local: LocalDeploymentState, feed: DeploymentFeed, fu
 
   const hidden = new Set(feed.hidden);
   const addDeclines = [...hidden].filter((id) => !local.declined.has(id));
-  const removeDeclines = full ? [...local.declined].filter((id) => !hidden.has(id)) : [];
+  // A full answer lists every decline; an incremental one names the reinstated among the dead.
+  const removeDeclines = [...local.declined].filter((id) => !hidden.has(id) && (full || dead.has(declineDeploymentId(id))));
 
   return {
     upsertGroups,

@@ -75,6 +75,9 @@ export const LANGUAGES_ALL = 'all';
 /** The language of this server's locale (as WSUS offers "the server's language" at setup). */
 export const LANGUAGES_LOCALE = 'locale';
 
+/** The name this server reports upstream (sync/server-name.ts); unset: the host name. */
+export const SERVER_NAME_SETTING = 'server.name';
+
 export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   def('upstream.source', 'choice', z.enum(['microsoft-update', 'server']), 'where this server synchronizes from', 'microsoft-update or server', {
     default: 'microsoft-update',
@@ -148,6 +151,7 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   def(ROLLUP_SETTING_KEYS.detailed, 'boolean', z.boolean(), 'collect computers and update status from downstream servers (DoDetailedRollup; false: server summaries only)', BOOL, { default: true }),
   def(ROLLUP_SETTING_KEYS.intervalMinutes, 'integer', z.number().int().min(0).max(10080), 'minutes between rollups to the upstream server while serving (0: only after each synchronization)', 'a whole number 0-10080', { default: 240 }),
   def(ROLLUP_SETTING_KEYS.statusBatchSize, 'integer', z.number().int().min(1).max(5000), 'most computers a downstream server may send per RollupComputerStatus call', 'a whole number 1-5000', { default: 500 }),
+  def(SERVER_NAME_SETTING, 'text', z.string().trim().min(1).max(255).regex(/^[^\p{Cc}]+$/u, 'no control characters'), 'the name this server reports to its upstream server (default: the host name)', 'a name of 1-255 characters'),
   // Maintenance (domain/cleanup-rules.ts): a daily cleanup in `openwsus serve`.
   def(CLEANUP_SETTING_KEYS.enabled, 'boolean', z.boolean(), 'run the cleanup every day in openwsus serve', BOOL, { default: true }),
   def(CLEANUP_SETTING_KEYS.time, 'time', z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM'), 'time of the daily cleanup (UTC, HH:MM)', 'a time HH:MM (00:00-23:59)', { default: DEFAULT_CLEANUP_TIME }),

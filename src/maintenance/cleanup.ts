@@ -14,6 +14,7 @@ import {
   isFileNeeded,
   isObsoleteComputer,
   isUnusedRevision,
+  nextBatchSize,
   shouldDeclineExpired,
   shouldDeclineSuperseded,
   sqliteCompaction,
@@ -40,8 +41,13 @@ export interface CleanupOptions {
   readonly dryRun?: boolean;
   /** The clock of a new run (a resumed run keeps its own). */
   readonly now?: Date;
-  /** Candidates per page (and so per transaction). */
+  /**
+   * Candidates per page (and so per transaction) to start with; a page whose transaction takes
+   * longer than `slowTransactionMs` halves it (down to MIN_CLEANUP_BATCH), quick ones let it grow back.
+   */
   readonly batchSize?: number;
+  /** Default 300 ms: well under the aim of no transaction over 1 s, even on a loaded machine. */
+  readonly slowTransactionMs?: number;
   /**
    * Share of the database's time the run may take (default 0.5): after each transaction it waits
    * that long again, so scans and syncs queued behind it (one connection on SQLite) get their turn.
@@ -69,6 +75,8 @@ export interface CleanupReport {
   readonly longestTransactionMs: number;
   /** The longest transaction of each step. */
   readonly longestByStep: Readonly<Record<string, number>>;
+  /** The smallest page the adaptive batch came down to (the starting size when never slow). */
+  readonly smallestBatch: number;
   readonly elapsedMs: number;
 }
 
@@ -266,6 +274,14 @@ async function cleanUp(store: Store, content: ContentStore, options: CleanupOpti
     keepUnapproved: !settings.content.deferredDownloads || (await store.downstreams.count()) > 0,
   };
   let batches = 0;
+  // The adaptive page size: what a loaded database (or a step heavier per row) can take in one short transaction.
+  const slowMs = options.slowTransactionMs ?? 300;
+  let batch = ctx.batch;
+  let smallestBatch = batch;
+  const adapt = (ms: number): void => {
+    batch = nextBatchSize(batch, ctx.batch, ms, slowMs);
+    smallestBatch = Math.min(smallestBatch, batch);
+  };
   const longestByStep: Record<string, number> = {};
   const dutyCycle = Math.min(1, Math.max(0.05, options.dutyCycle ?? 0.5));
   const record = (step: string, ms: number): void => {
@@ -297,10 +313,11 @@ async function cleanUp(store: Store, content: ContentStore, options: CleanupOpti
       for (;;) {
         options.signal?.throwIfAborted();
         const t0 = performance.now();
+        const pageCtx: StepContext = { ...ctx, batch };
         const outcome = dryRun
-          ? await PAGES[step](store, cursor, ctx)
+          ? await PAGES[step](store, cursor, pageCtx)
           : await store.transaction(async (tx) => {
-              const page = await PAGES[step](tx, cursor, ctx);
+              const page = await PAGES[step](tx, cursor, pageCtx);
               const after = structuredClone(counts);
               add((after[step] ??= {}), page.counts);
               await tx.cleanup.checkpoint(run!.id, step, page.next ?? DONE, after);
@@ -308,6 +325,7 @@ async function cleanUp(store: Store, content: ContentStore, options: CleanupOpti
             });
         const ms = performance.now() - t0;
         record(step, ms);
+        adapt(ms);
         await yieldAfter(ms);
         batches++;
         add(stepCounts, outcome.counts);
@@ -333,6 +351,7 @@ async function cleanUp(store: Store, content: ContentStore, options: CleanupOpti
     batches,
     longestTransactionMs: Math.max(0, ...Object.values(longestByStep)),
     longestByStep,
+    smallestBatch,
     elapsedMs: Math.round(performance.now() - started),
   };
 }

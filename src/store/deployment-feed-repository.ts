@@ -5,6 +5,7 @@
 import type { ApprovalAction } from '../domain/deployment.ts';
 import type { ChangedApproval } from '../domain/replica-feed.ts';
 import { ChangeSequence } from './change-sequence.ts';
+import { DECLINE_REMOVED_CHANGE } from './deployment-repository.ts';
 import { atomically, chunks, inList, nowIso, type StoreContext } from './sql-util.ts';
 import { upstreamDb } from './upstream-schema.ts';
 
@@ -62,6 +63,24 @@ export class DeploymentFeedRepository {
     if (since !== undefined) query = query.where('change_seq', '>', since);
     const rows = await query.orderBy('change_seq').execute();
     return rows.map((r) => ({ updateId: r.update_id, changeSeq: Number(r.change_seq) }));
+  }
+
+  /**
+   * Updates reinstated after `since` and not declined again since: a replica holding their decline
+   * must drop it (reported as dead decline deployments, domain/replica-feed.ts declineDeploymentId).
+   */
+  async reinstatedSince(since: number): Promise<string[]> {
+    const rows = await this.#ctx.db
+      .selectFrom('change_log as c')
+      .innerJoin('revision as r', 'r.revision_id', 'c.entity_id')
+      .select('r.update_id')
+      .distinct()
+      .where('c.kind', '=', DECLINE_REMOVED_CHANGE)
+      .where('c.seq', '>', since)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('decline as d').select('d.update_id').whereRef('d.update_id', '=', 'r.update_id'))))
+      .orderBy('r.update_id')
+      .execute();
+    return rows.map((r) => r.update_id);
   }
 
   /** Remembers deployment GUIDs sent to a replica, so their replacement can be reported. */

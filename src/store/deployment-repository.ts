@@ -11,8 +11,11 @@ import { SettingRepository } from './setting-repository.ts';
 
 export const APPROVAL_CHANGE = 'approval';
 export const DECLINE_CHANGE = 'decline';
-/** A decline taken back (reinstated); the entity is the removed row's decline_id. */
-export const DECLINE_REMOVED_CHANGE = 'decline-removed';
+/**
+ * A decline taken back (reinstated); the entity is the update's newest revision_id (0 when none
+ * is held), so the replica feed can name the update after its decline row is gone.
+ */
+export const DECLINE_REMOVED_CHANGE = 'update-reinstated';
 /** An approval taken back; the entity is the removed row's approval_id (replicas learn it via markDead). */
 export const APPROVAL_REMOVED_CHANGE = 'approval-removed';
 /**
@@ -276,10 +279,14 @@ export class ApprovalRepository {
 
   /** A page of approvable updates (newest revision each), newest first, with how many match. */
   async listUpdates(filter: UpdateListFilter = {}): Promise<{ total: number; updates: UpdateListing[] }> {
+    // SQLite would seek revision_latest_type on the type (nearly every update is Software) and
+    // then sort them all for each page; the unary plus keeps it on revision_admin_listing, which
+    // is in page order already (migration 0012).
+    const type = this.#ctx.dialect === 'sqlite' ? sql<string>`+r.update_type` : sql<string>`r.update_type`;
     let query = this.#ctx.db
       .selectFrom('revision as r')
       .where(isLatest('r'))
-      .where('r.update_type', 'in', APPROVABLE_TYPES);
+      .where(type, 'in', APPROVABLE_TYPES);
     if (filter.approved) query = query.where((eb) => eb.exists(eb.selectFrom('approval as a').select('a.approval_id').whereRef('a.update_id', '=', 'r.update_id')));
     if (filter.declined) query = query.where((eb) => eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id')));
     if (filter.includeDeclined === false) query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id'))));
@@ -318,7 +325,7 @@ export class ApprovalRepository {
       const classes = await this.#ctx.db
         .selectFrom('revision as c')
         .select('c.update_id')
-        .where('c.is_latest', '=', true)
+        .where(isLatest('c'))
         .where('c.category_type', '=', 'UpdateClassification')
         .where((w) => w.or([w(sql<string>`lower(c.title)`, '=', wanted), w('c.update_id', '=', wanted)]))
         .execute();
@@ -362,26 +369,38 @@ export class ApprovalRepository {
       .where(inList(dialect, 'revision_id', revisionIds))
       .execute();
     const updateIds = rows.map((r) => r.update_id);
-    const [classes, approvals, declines] = await Promise.all([
-      db
-        .selectFrom('prerequisite as p')
-        .innerJoin('revision as c', 'c.update_id', 'p.update_id')
-        .select(['p.revision_id', 'c.title'])
-        .where(inList(dialect, 'p.revision_id', revisionIds))
-        .where('p.is_category', '=', true)
-        .where(isLatest('c'))
-        .where('c.category_type', '=', 'UpdateClassification')
-        .orderBy('c.title')
-        .execute(),
+    // Categories of the page first, then which of them are classifications: as one join, the
+    // planner may walk every newest revision for the categories' side.
+    const categories = await db
+      .selectFrom('prerequisite as p')
+      .select(['p.revision_id', 'p.update_id'])
+      .where(inList(dialect, 'p.revision_id', revisionIds))
+      .where('p.is_category', '=', true)
+      .execute();
+    const categoryIds = [...new Set(categories.map((c) => c.update_id))];
+    const [classTitles, approvals, declines] = await Promise.all([
+      categoryIds.length === 0
+        ? []
+        : db
+            .selectFrom('revision as c')
+            .select(['c.update_id', 'c.title'])
+            .where(inList(dialect, 'c.update_id', categoryIds))
+            .where(isLatest('c'))
+            .where('c.category_type', '=', 'UpdateClassification')
+            .execute(),
       db.selectFrom('approval').selectAll().where(inList(dialect, 'update_id', updateIds)).orderBy('group_id').execute(),
       db.selectFrom('decline').select('update_id').where(inList(dialect, 'update_id', updateIds)).execute(),
     ]);
+    const titleOf = new Map(classTitles.map((c) => [c.update_id, c.title]));
     const classesOf = new Map<number, string[]>();
-    for (const c of classes) {
+    for (const c of categories) {
+      const title = titleOf.get(c.update_id);
+      if (title === undefined) continue;
       const list = classesOf.get(Number(c.revision_id)) ?? [];
-      if (!list.includes(c.title)) list.push(c.title);
+      if (!list.includes(title)) list.push(title);
       classesOf.set(Number(c.revision_id), list);
     }
+    for (const list of classesOf.values()) list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const approvalsOf = new Map<string, Approval[]>();
     for (const a of approvals) approvalsOf.set(a.update_id, [...(approvalsOf.get(a.update_id) ?? []), toApproval(a)]);
     const declined = new Set(declines.map((d) => d.update_id));
@@ -450,8 +469,9 @@ export class DeclineRepository {
       const removed = await db.deleteFrom('decline').where('update_id', '=', updateId).returning('decline_id').executeTakeFirst();
       if (removed === undefined) return false;
       const approvals = await db.deleteFrom('approval').where('update_id', '=', updateId).returning('approval_id').execute();
+      const newest = await db.selectFrom('revision').select('revision_id').where('update_id', '=', updateId).where('is_latest', '=', true).executeTakeFirst();
       await new ChangeSequence({ db, dialect: this.#ctx.dialect }).advance([
-        { kind: DECLINE_REMOVED_CHANGE, entityId: Number(removed.decline_id) },
+        { kind: DECLINE_REMOVED_CHANGE, entityId: Number(newest?.revision_id ?? 0) },
         ...approvals.map((a) => ({ kind: APPROVAL_REMOVED_CHANGE, entityId: Number(a.approval_id) })),
       ]);
       return true;

@@ -5,7 +5,7 @@
 import type { Approval } from '../domain/deployment.ts';
 import type { LocalDeploymentState, MirrorPlan } from '../domain/replica-mirror.ts';
 import { ChangeSequence } from './change-sequence.ts';
-import { writeApprovals, writeDeclines } from './deployment-repository.ts';
+import { DECLINE_REMOVED_CHANGE, writeApprovals, writeDeclines } from './deployment-repository.ts';
 import { chunks, inList, nowIso, type StoreContext } from './sql-util.ts';
 
 /**
@@ -120,7 +120,17 @@ export class ReplicaRepository {
     );
     let declinesRemoved = 0;
     for (const slice of chunks([...plan.removeDeclines], 1000)) {
-      declinesRemoved += (await db.deleteFrom('decline').where(inList(this.#ctx.dialect, 'update_id', slice)).returning('decline_id').execute()).length;
+      const gone = await db.deleteFrom('decline').where(inList(this.#ctx.dialect, 'update_id', slice)).returning('update_id').execute();
+      declinesRemoved += gone.length;
+      if (gone.length === 0) continue;
+      // As a local reinstate logs it, so this server's own replicas learn it in turn.
+      const newest = await db
+        .selectFrom('revision')
+        .select('revision_id')
+        .where(inList(this.#ctx.dialect, 'update_id', gone.map((g) => g.update_id)))
+        .where('is_latest', '=', true)
+        .execute();
+      await sequence.advance(newest.map((r) => ({ kind: DECLINE_REMOVED_CHANGE, entityId: Number(r.revision_id) })));
     }
 
     // Removals and group changes log no row of their own: one position tells readers to look again.

@@ -22,6 +22,7 @@ import type { StoredFile } from '../domain/catalog-records.ts';
 import { resolveDownstreamSettings, upstreamOrigin, type DownstreamSettings } from '../domain/settings.ts';
 import { SoapFault } from '../soap/index.ts';
 import { processAlive, type Store } from '../store/index.ts';
+import { serverNameOf } from './server-name.ts';
 import { createSyncTransport, type SyncTransport } from './transport.ts';
 import { UPSTREAM_CONFIG_SETTING } from './engine.ts';
 import { UpstreamClient } from './upstream-client.ts';
@@ -89,6 +90,24 @@ export async function reconcileContentQueue(store: Store, locale: string = defau
   return { queued, dropped };
 }
 
+/** Where the last reconcile of a synchronization stood: the change position and the content policy. */
+const RECONCILED_SETTING = 'internal.contentReconciled';
+
+/**
+ * reconcileContentQueue, skipped when neither the catalog, the approvals nor the content settings
+ * moved since the last one: a synchronization that brought nothing costs no pass over the files.
+ * Files that change state otherwise (downloaded, asked for by a downstream, re-queued by a
+ * verification) are put in the queue by whoever changes them.
+ */
+export async function reconcileContentQueueIfChanged(store: Store, locale: string = defaultLocale()): Promise<QueueReconciliation> {
+  const { policy } = resolveContentSettings(await store.settings.all(), locale);
+  const position = `${await store.changes.current()}|${JSON.stringify(policy)}`;
+  if ((await store.settings.get(RECONCILED_SETTING)) === position) return { queued: 0, dropped: 0 };
+  const result = await reconcileContentQueue(store, locale);
+  await store.settings.set(RECONCILED_SETTING, position);
+  return result;
+}
+
 function defaultLocale(): string {
   return Intl.DateTimeFormat().resolvedOptions().locale;
 }
@@ -140,7 +159,7 @@ export class ContentDownloader {
    * Looks now instead of at the next `content.checkIntervalSeconds`: an approval or a
    * synchronization made in this process wants its files promptly (deferred downloads). One
    * called while a look is under way makes another follow it. Changes made by another process
-   * (`openwsus approve` from a shell) are seen at the next interval, through the change sequence.
+   * (`openwsus updates approve` in a shell) are seen at the next interval, through the change sequence.
    */
   wake(): void {
     this.#woken = true;
@@ -391,7 +410,7 @@ export class ContentDownloader {
       for (let i = 0; i < jobs.length; i += MAX_DOWNLOAD_FILES) {
         const batch = jobs.slice(i, i + MAX_DOWNLOAD_FILES).map((j) => j.sha1);
         try {
-          const client = new UpstreamClient({ origin: upstreamOrigin(settings), serverId: this.#store.serverId, serverName: this.#options.serverName ?? hostname(), dispatcher });
+          const client = new UpstreamClient({ origin: upstreamOrigin(settings), serverId: this.#store.serverId, serverName: this.#options.serverName ?? (await serverNameOf(this.#store)), dispatcher });
           await client.downloadFiles(batch);
           this.#options.logger?.info({ files: batch.length }, 'content: asked the upstream server to fetch files it lacks (DownloadFiles)');
         } catch (error) {

@@ -23,8 +23,9 @@ import { decodeUpdateBlob } from '../metadata/cab/index.ts';
 import { ingestUpdate } from '../metadata/update-parser.ts';
 import { SoapClientError, SoapFault } from '../soap/index.ts';
 import { heldRevisions, processAlive, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
-import { reconcileContentQueue, type QueueReconciliation } from './content-downloader.ts';
+import { reconcileContentQueueIfChanged, type QueueReconciliation } from './content-downloader.ts';
 import { synchronizeDeployments, type DeploymentsReport } from './replica.ts';
+import { serverNameOf } from './server-name.ts';
 import { createSyncTransport } from './transport.ts';
 import { UpstreamClient, UpstreamProtocolError, DSS_PROTOCOL_VERSION, type RetryPolicy, type UpstreamConfigData } from './upstream-client.ts';
 
@@ -47,7 +48,7 @@ export interface SyncProgress {
 
 export interface SyncEngineOptions {
   readonly store: Store;
-  /** accountName sent to the upstream (default: this host's name). */
+  /** accountName sent to the upstream (default: setting `server.name`, else this host's name). */
   readonly serverName?: string;
   /** For `languages = locale` (default: the process's locale). */
   readonly locale?: string;
@@ -167,7 +168,7 @@ class Run {
     // What the catalog and approvals now call for goes into the download queue, which the
     // running server works off (content-downloader.ts).
     await this.#enter('content');
-    this.report.content = await reconcileContentQueue(this.#store, this.#options.locale);
+    this.report.content = await reconcileContentQueueIfChanged(this.#store, this.#options.locale);
   }
 
   async #metadata(): Promise<void> {
@@ -386,7 +387,7 @@ export async function synchronize(options: SyncEngineOptions): Promise<SyncRepor
     const client = new UpstreamClient({
       origin,
       serverId: store.serverId,
-      serverName: options.serverName ?? hostname(),
+      serverName: options.serverName ?? (await serverNameOf(store)),
       dispatcher: transport.dispatcher,
       ...(options.retry !== undefined && { retry: options.retry }),
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),

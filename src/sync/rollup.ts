@@ -11,7 +11,6 @@
 // them), or when its agent sent a complete status list since (rows may have been dropped).
 // Resumable: state is written batch by batch after the upstream's answer, so a rollup killed
 // half-way is finished by the next one and the upstream, which upserts by id, holds nothing twice.
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
@@ -43,6 +42,7 @@ import { ALL_COMPUTERS_GROUP_ID, UNASSIGNED_COMPUTERS_GROUP_ID } from '../domain
 import { soapCall, SoapClientError, SoapXmlBuilder, type SoapNode } from '../soap/index.ts';
 import type { Store } from '../store/index.ts';
 import type { RolledUpComputer } from '../store/rollup-repository.ts';
+import { serverNameOf } from './server-name.ts';
 import { createSyncTransport } from './transport.ts';
 import { DEFAULT_RETRY, UpstreamClient, UpstreamProtocolError, type RetryPolicy } from './upstream-client.ts';
 
@@ -73,7 +73,7 @@ export interface RollupOptions {
   readonly store: Store;
   /** This server's version, as RollupDownstreamServers reports it. */
   readonly version: string;
-  /** FullDomainName (default: this host's name). */
+  /** FullDomainName and DSS accountName (default: setting `server.name`, else this host's name). */
   readonly serverName?: string;
   readonly dispatcher?: Dispatcher;
   readonly retry?: RetryPolicy;
@@ -336,7 +336,7 @@ async function selfInfo(store: Store, options: RollupOptions, replica: boolean, 
   const lastSync = runs.find((r) => r.result === 'succeeded' && r.endedAt !== undefined)?.endedAt ?? NEVER;
   return {
     serverId: store.serverId,
-    fullDomainName: options.serverName ?? hostname(),
+    fullDomainName: options.serverName ?? (await serverNameOf(store)),
     lastSyncTime: lastSync,
     parentServerId: ZERO_GUID,
     version: rollupVersion(options.version),
@@ -364,7 +364,7 @@ export async function rollUp(options: RollupOptions): Promise<RollupReport> {
     const client = new UpstreamClient({
       origin,
       serverId: store.serverId,
-      serverName: options.serverName ?? hostname(),
+      serverName: options.serverName ?? (await serverNameOf(store)),
       dispatcher: transport.dispatcher,
       ...(options.retry !== undefined && { retry: options.retry }),
       ...(options.signal !== undefined && { signal: options.signal }),

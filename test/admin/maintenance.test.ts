@@ -46,6 +46,8 @@ forEachBackend('cleanup and content verification through the administration API'
   assert.equal((await h.call(h.admin, 'POST', '/api/v1/content/verify', { fix: 1 })).statusCode, 400);
   assert.equal((await h.call(h.admin, 'GET', '/api/v1/cleanup?limit=0')).statusCode, 400);
   assert.equal((await h.call(h.admin, 'DELETE', '/api/v1/cleanup')).statusCode, 409, 'nothing to stop');
+  assert.equal((await h.call(h.admin, 'DELETE', '/api/v1/content/verify')).statusCode, 409, 'nothing to stop');
+  assert.equal((await h.call(h.reporter, 'DELETE', '/api/v1/cleanup')).statusCode, 403);
   assert.deepEqual(await state(), before, 'refused calls change nothing');
 
   // A dry run counts what the cleanup itself counts, and changes nothing.
@@ -70,6 +72,9 @@ forEachBackend('cleanup and content verification through the administration API'
   assert.equal(second.json().status, 409);
   const started = first.json();
   assert.equal(started.runs[0].result, 'running');
+  assert.equal(started.running, true);
+  assert.equal(started.progress.step, 'computers', 'answered once the first page is done');
+  assert.equal(started.progress.counts.computers.deleted, direct.counts.computers!.deleted);
   assert.deepEqual(started.runs[0].steps, ['computers', 'events', 'expired', 'superseded', 'revisions', 'files'], 'steps in the fixed order');
   await h.administration.maintenance.settled();
   const done = (await h.call(h.reporter, 'GET', '/api/v1/cleanup')).json();
@@ -113,6 +118,24 @@ forEachBackend('cleanup and content verification through the administration API'
   assert.equal((await store.files.list('present', { limit: 500 })).length, present - bad);
   assert.ok(audit.length < (await store.audit.list({ limit: 50 })).length, 'the verification is audited');
 
+  // Stopped through the API, a run keeps its checkpoint and the next start resumes it.
+  assert.equal((await h.call(h.admin, 'POST', '/api/v1/cleanup', {})).statusCode, 202);
+  const cancel = await h.call(h.admin, 'DELETE', '/api/v1/cleanup');
+  t.diagnostic(`stopping the cleanup answered ${cancel.statusCode}`);
+  if (cancel.statusCode === 204) {
+    const stopped = (await h.call(h.reporter, 'GET', '/api/v1/cleanup')).json();
+    assert.deepEqual([stopped.running, stopped.runs[0].result], [false, 'running'], 'stopped, not finished');
+    assert.equal((await h.call(h.admin, 'POST', '/api/v1/cleanup', { steps: ['events'] })).statusCode, 202);
+    await h.administration.maintenance.settled();
+    const resumed = (await h.call(h.reporter, 'GET', '/api/v1/cleanup')).json();
+    assert.equal(resumed.lastReport.resumed, true);
+    assert.equal(resumed.lastReport.steps.length, 7, 'the stopped run\'s own steps, not the ones asked');
+    assert.equal(resumed.runs[0].result, 'done');
+  } else {
+    assert.equal(cancel.statusCode, 409, 'the run finished before the stop came');
+  }
+  await h.administration.maintenance.settled();
+
   // A replica leaves declines to its upstream: asked for declines only it refuses, else it skips them.
   await store.settings.set('upstream.replica', true);
   const declinesOnly = await h.call(h.admin, 'POST', '/api/v1/cleanup', { steps: ['expired', 'superseded'] });
@@ -122,7 +145,7 @@ forEachBackend('cleanup and content verification through the administration API'
   assert.equal((await h.call(h.admin, 'POST', '/api/v1/cleanup', { steps: ['expired', 'events'] })).statusCode, 202);
   await h.administration.maintenance.settled();
   const replica = (await h.call(h.admin, 'GET', '/api/v1/cleanup?limit=1')).json();
-  assert.equal(replica.runs.length, 1);
+  assert.equal(replica.runs.length, 1, 'limit');
   assert.equal(replica.runs[0].result, 'done');
   assert.deepEqual(replica.lastReport.steps, ['events']);
   assert.deepEqual(Object.keys(replica.lastReport.skipped), ['expired']);

@@ -10,6 +10,7 @@ import {
   shouldDeclineExpired,
   shouldDeclineSuperseded,
   sqliteCompaction,
+  nextBatchSize,
   CLEANUP_STEPS,
   type SupersededFacts,
 } from '../../src/domain/cleanup-rules.ts';
@@ -67,4 +68,16 @@ test('computers, files, steps, schedule and compaction', () => {
   assert.equal(sqliteCompaction({ ...space, freePages: 100 }).kind, 'none');
   assert.equal(sqliteCompaction({ ...space, pageCount: 1_000_000, freePages: 500_000 }).kind, 'none', 'too big to VACUUM while serving');
   assert.deepEqual(sqliteCompaction({ ...space, autoVacuum: 2 }), { kind: 'incremental', pages: 300 });
+});
+
+test('a slow cleanup transaction halves the next page; quick ones grow it back to the configured size', () => {
+  // 200 configured, 300 ms the limit: a loaded database brings the page down, never below 10.
+  let size = 200;
+  const seen: number[] = [];
+  for (const ms of [900, 700, 450, 400, 350, 320, 310]) seen.push((size = nextBatchSize(size, 200, ms, 300)));
+  assert.deepEqual(seen, [100, 50, 25, 12, 10, 10, 10]);
+  assert.equal(nextBatchSize(10, 200, 150, 300), 10, 'between a quarter and the limit: kept');
+  assert.equal(nextBatchSize(10, 200, 50, 300), 20);
+  assert.equal(nextBatchSize(160, 200, 10, 300), 200, 'never above the configured size');
+  assert.equal(nextBatchSize(3, 3, 5000, 300), 3, 'a configured size under the floor is kept');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BUILTIN_GROUPS, type Approval, type ComputerGroup } from '../../src/domain/deployment.ts';
 import { refuseOnReplica, ReplicaChangeRefused } from '../../src/domain/replica-guard.ts';
-import { NO_DEADLINE, NO_PARENT_GROUP } from '../../src/domain/replica-feed.ts';
+import { declineDeploymentId, NO_DEADLINE, NO_PARENT_GROUP } from '../../src/domain/replica-feed.ts';
 import { decodeDeadline, decodeDeploymentAction, decodeParentGroup, parentsFirst, planMirror, type DeploymentFeed, type LocalDeploymentState } from '../../src/domain/replica-mirror.ts';
 import { resolveDownstreamSettings } from '../../src/domain/settings.ts';
 import { ALL_COMPUTERS_GROUP_ID } from '../../src/domain/wellknown.ts';
@@ -92,8 +92,24 @@ test('incremental answer: dead deployments deleted, deployments upserted, declin
   assert.deepEqual(plan.deleteApprovals, ['d2'], 'd1 is replaced in place by d1b (same update and group): one change, not two');
   assert.deepEqual(plan.upsertApprovals.map((a) => a.id), ['d1b']);
   assert.deepEqual(plan.addDeclines, [U2]);
-  assert.deepEqual(plan.removeDeclines, [], 'an incremental answer never takes a decline back');
+  assert.deepEqual(plan.removeDeclines, [], 'an incremental answer takes back only the declines it reports dead');
   assert.deepEqual(plan.deleteGroups, []);
+});
+
+test('incremental answer: a reinstated update comes as its decline\'s dead deployment GUID, and only that decline goes', () => {
+  assert.match(declineDeploymentId(U1), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a version 5 GUID');
+  assert.equal(declineDeploymentId(U1.toUpperCase()), declineDeploymentId(U1));
+  assert.notEqual(declineDeploymentId(U1), declineDeploymentId(U2));
+  const plan = planMirror(
+    local({ declined: new Set([U1, U2, U3]) }),
+    // U2 reinstated and declined again in the same answer: hidden wins, it stays declined.
+    feed({ dead: [declineDeploymentId(U1), declineDeploymentId(U2)], hidden: [U2] }),
+    false,
+    all,
+  );
+  assert.deepEqual(plan.removeDeclines, [U1]);
+  assert.deepEqual(plan.addDeclines, []);
+  assert.deepEqual(plan.deleteApprovals, []);
 });
 
 test('a full answer (no anchor sent) removes approvals and declines the upstream does not have', () => {

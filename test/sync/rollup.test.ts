@@ -3,8 +3,9 @@
 // computers whose status is stored through the repositories the client services use. On each
 // backend: the first rollup carries everything; a second one nothing; a computer whose IP changes
 // is resent in full and nothing else is; a rollup that dies half-way is finished by the next with
-// nothing twice; detailed rollup off stops computer-level rollup; bad rollup calls are refused with
-// nothing stored. (test/integration/rollup.test.ts does the same across real processes.)
+// nothing twice; an upstream answering busy is waited for and sent to again; detailed rollup off
+// stops computer-level rollup; bad rollup calls are refused with nothing stored; a server is named
+// upstream by its `server.name`. (test/integration/rollup.test.ts does the same across real processes.)
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -132,7 +133,10 @@ for (const dialect of availableBackends()) {
     const bIds = [await computer(b, 'b1.corp.example', 3), await computer(b, 'b2.corp.example', 4)];
 
     // 1. First rollups: B to A, then A to R. Everything goes, in full.
-    const b1 = await rollUp({ store: b, version, serverName: 'b.corp.example' });
+    // B names itself by setting (A by option): upstream it is that name, not the shared host's.
+    await b.settings.set('server.name', 'b.corp.example');
+    const b1 = await rollUp({ store: b, version });
+    assert.equal((await a.downstreams.get(b.serverId))?.accountName, 'b.corp.example', 'the DSS accountName is server.name');
     assert.deepEqual(counts(b1), { computers: 2, details: 2, statusComputers: 2, fullStatus: 2 });
     assert.equal(b1.reset, true);
     const a1 = await rollUp({ store: a, version, serverName: 'a.corp.example' });

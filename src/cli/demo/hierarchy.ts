@@ -111,6 +111,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       });
     }
     const root = await start('root', rootDir, options.basePort, password, options.logger, started);
+    // What each server calls itself upstream: all three share this host's name.
+    await configure(root.server.store, { 'server.name': 'root' });
     step(`root on ${root.url}: importing the catalog`);
     const imported = await importCatalogFile(root.server.store, catalogFile);
     await reconcileContent(root.server.store, ContentStore.inDataDir(rootDir));
@@ -121,6 +123,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const downstream = await start('downstream', join(data, 'downstream'), options.basePort + 1, password, options.logger, started);
     const categories = await root.server.store.catalog.categories();
     await configure(downstream.server.store, {
+      'server.name': 'downstream',
       'upstream.source': 'server',
       'upstream.server': HOST,
       'upstream.port': options.basePort,
@@ -138,6 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     // ---- the replica: the downstream's approvals and groups ------------------------------
     const replica = await start('replica', join(data, 'replica'), options.basePort + 2, password, options.logger, started);
     await configure(replica.server.store, {
+      'server.name': 'replica',
       'upstream.source': 'server',
       'upstream.server': HOST,
       'upstream.port': options.basePort + 1,
@@ -160,7 +164,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     // ---- rollup: replica -> downstream -> root -----------------------------------------
     step('rolling up: replica to downstream, downstream to root');
     for (const server of [replica, downstream]) {
-      const report = await rollUp({ store: server.server.store, version: VERSION, serverName: serverName(server.role) });
+      const report = await rollUp({ store: server.server.store, version: VERSION });
       say(`  ${server.role}: ${report.servers} servers, ${report.computers} computers, status of ${report.statusComputers}`);
     }
     const rolled = { servers: (await root.server.store.rollup.servers()).length, computers: (await root.server.store.rollup.computers()).length };
@@ -196,10 +200,6 @@ function prepareDataDir(data: string, reset: boolean, say: (line: string) => voi
   }
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, MARKER), 'Data of `openwsus demo`: `openwsus demo --reset` removes this directory.\n');
-}
-
-function serverName(role: Role): string {
-  return `${role}.openwsus-demo.localhost`;
 }
 
 async function start(role: Role, dir: string, port: number, password: string, logger: Logger, started: DemoServer[]): Promise<DemoServer> {
@@ -244,7 +244,6 @@ async function sync(server: DemoServer, say: (line: string) => void): Promise<vo
   const upstream = server.role === 'replica' ? 'the downstream' : 'the root';
   const report = await synchronize({
     store: server.server.store,
-    serverName: serverName(server.role),
     onProgress: (p: SyncProgress) => {
       if (p.total === 0) return;
       if (p.phase !== phase) {
@@ -307,7 +306,7 @@ async function approveDemoUpdates(store: Store, groups: { pilot: ComputerGroup; 
 /** The files of approved updates, from the server's upstream, before clients ask for them. */
 async function downloadContent(server: DemoServer, say: (line: string) => void): Promise<void> {
   await reconcileContentQueue(server.server.store);
-  const downloader = new ContentDownloader({ store: server.server.store, content: ContentStore.inDataDir(server.data), serverName: serverName(server.role) });
+  const downloader = new ContentDownloader({ store: server.server.store, content: ContentStore.inDataDir(server.data) });
   const pass = await downloader.runOnce();
   const queue = await server.server.store.contentQueue.counts();
   say(`  content: ${pass.present} files downloaded (${pass.bytes} bytes)${pass.failed > 0 ? `, ${pass.failed} failed` : ''}; ${queue.present} present`);

@@ -2,7 +2,7 @@
 // marked a replica. Element order follows the WSDL (Reference.cs of the MS sample): Anchor, Groups,
 // Deployments, DeadDeployments, HiddenUpdates, AcceptedEulas.
 import { changesSincePosition, formatAnchor, readAnchorParameter, type AnchorParameter } from '../../domain/anchor.ts';
-import { DEPLOYMENT_ACTION_CODES, NO_DEADLINE, NO_PARENT_GROUP, selectDeployments } from '../../domain/replica-feed.ts';
+import { declineDeploymentId, DEPLOYMENT_ACTION_CODES, NO_DEADLINE, NO_PARENT_GROUP, selectDeployments } from '../../domain/replica-feed.ts';
 import { invalidParameter, type SoapHandler } from '../../soap/index.ts';
 import type { UpstreamContext } from './context.ts';
 import { readOptionalText } from './wire.ts';
@@ -29,12 +29,14 @@ export function getDeployments(ctx: UpstreamContext): SoapHandler {
     const since = changesSincePosition(deploymentAnchor.kind === 'anchor' ? deploymentAnchor.anchor : undefined, current);
     const syncPosition = syncAnchor.kind === 'anchor' ? Math.min(syncAnchor.anchor.position, current) : undefined;
 
-    const [groups, changed, declines, dead] = await Promise.all([
+    const [groups, changed, declines, dead, reinstated] = await Promise.all([
       store.groups.list(),
       store.deploymentFeed.approvalsChangedSince(since),
       store.deploymentFeed.declinesChangedSince(since),
       // A replica without an anchor holds no deployment that could have died.
       since === undefined ? Promise.resolve([]) : store.deploymentFeed.deadSince(since),
+      // Nor a decline that could have been taken back: a full answer's HiddenUpdates says it all.
+      since === undefined ? Promise.resolve([]) : store.deploymentFeed.reinstatedSince(since),
     ]);
     const selection = selectDeployments(changed, syncPosition, current);
     await store.deploymentFeed.announce(selection.send.map((a) => a.id));
@@ -66,7 +68,7 @@ export function getDeployments(ctx: UpstreamContext): SoapHandler {
             .element('DownloadPriority', DOWNLOAD_PRIORITY_NORMAL)
             .end(),
         )
-        .list('DeadDeployments', 'guid', dead)
+        .list('DeadDeployments', 'guid', [...dead, ...reinstated.map(declineDeploymentId)])
         .list('HiddenUpdates', 'guid', [...new Set(declines.map((d) => d.updateId))])
         .list('AcceptedEulas', 'guid', []),
     );
