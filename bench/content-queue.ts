@@ -26,6 +26,7 @@ import { writeExport } from '../src/transfer/format.ts';
 import { importCatalogFile } from '../src/transfer/import-job.ts';
 import { describeMachine, machineLine } from './lib/machine.ts';
 import { createTemporaryDatabase, postgresProblem } from './lib/postgres.ts';
+import { generatedCatalogFile } from './lib/catalog-file.ts';
 import { formatInteger, formatTable, type Column } from './lib/table.ts';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out');
@@ -40,15 +41,6 @@ interface Row {
   readonly waiting: number;
 }
 
-async function catalogFile(size: number, seed: string): Promise<string> {
-  const file = join(OUT, `catalog-${size}-seed-${seed}.owx`);
-  if (!existsSync(file)) {
-    process.stderr.write(`generating ${file}…\n`);
-    await writeGeneratedCatalog({ updates: size, seed }, file);
-  }
-  return file;
-}
-
 async function timed(store: Store, size: number, kind: Row['kind']): Promise<Row> {
   const started = performance.now();
   const r = await reconcileContentQueue(store, 'en-US');
@@ -59,7 +51,7 @@ async function timed(store: Store, size: number, kind: Row['kind']): Promise<Row
 }
 
 async function measure(size: number, seed: string, backend: 'sqlite' | 'postgres', pg: string): Promise<Row[]> {
-  const file = await catalogFile(size, seed);
+  const file = await generatedCatalogFile(size, seed);
   const work = await mkdtemp(join(tmpdir(), `openwsus-bench-queue-${size}-`));
   const temporary = backend === 'postgres' ? await createTemporaryDatabase(pg, `openwsus_bench_queue_${size}`) : undefined;
   const store = await openStore(temporary !== undefined ? { database: temporary.url } : { dataDir: work });

@@ -34,6 +34,7 @@ import { importCatalogFile } from '../src/transfer/import-job.ts';
 import { reportResult, runChild, type ChildReport } from './lib/child.ts';
 import { describeMachine, machineLine } from './lib/machine.ts';
 import { createTemporaryDatabase, postgresProblem } from './lib/postgres.ts';
+import { generatedCatalogFile } from './lib/catalog-file.ts';
 import { formatInteger, formatKiB, formatRatio, formatTable, type Column } from './lib/table.ts';
 
 type Backend = 'sqlite' | 'postgres';
@@ -183,16 +184,6 @@ async function child(mode: Mode, file: string, backend: Backend, target: string,
 // ---------------------------------------------------------------------------------------------
 // Parent: files, fresh databases, one child per measurement, the table.
 
-async function exportFile(size: number, seed: string, regenerate: boolean): Promise<string> {
-  const file = join(OUT, `catalog-${size}-seed-${seed}.owx`);
-  if (existsSync(file) && !regenerate) return file;
-  process.stderr.write(`generating ${relative(ROOT, file)} (${formatInteger(size)} revisions, seed ${seed})…\n`);
-  const start = performance.now();
-  await writeGeneratedCatalog({ updates: size, seed }, file);
-  process.stderr.write(`  generated in ${((performance.now() - start) / 1000).toFixed(1)} s\n`);
-  return file;
-}
-
 async function measure(
   mode: Mode,
   file: string,
@@ -279,7 +270,7 @@ async function main(): Promise<void> {
 
   mkdirSync(OUT, { recursive: true });
   const files = new Map<number, string>();
-  for (const size of sizes) files.set(size, await exportFile(size, values.seed, values.regenerate));
+  for (const size of sizes) files.set(size, await generatedCatalogFile(size, values.seed, { regenerate: values.regenerate }));
 
   const rows: Row[] = [];
   for (const size of sizes) {

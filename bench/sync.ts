@@ -33,6 +33,7 @@ import { BIN, runCli } from '../test/support/cli.ts';
 import { RssSampler, startServeProcess, type ServeProcess } from '../test/support/server-process.ts';
 import { describeMachine, machineLine } from './lib/machine.ts';
 import { createTemporaryDatabase, postgresProblem } from './lib/postgres.ts';
+import { generatedCatalogFile } from './lib/catalog-file.ts';
 import { formatInteger, formatKiB, formatTable, type Column } from './lib/table.ts';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -61,15 +62,6 @@ interface Row extends SyncFigures {
 function fail(message: string): never {
   process.stderr.write(`bench/sync: ${message}\n`);
   process.exit(2);
-}
-
-async function exportFile(size: number, seed: string, regenerate: boolean): Promise<string> {
-  // The file bench/import.ts and bench/upstream.ts use: the same catalog, generated once.
-  const file = join(OUT, `catalog-${size}-seed-${seed}.owx`);
-  if (existsSync(file) && !regenerate) return file;
-  process.stderr.write(`generating ${relative(ROOT, file)} (${formatInteger(size)} revisions, seed ${seed})…\n`);
-  await writeGeneratedCatalog({ updates: size, seed }, file);
-  return file;
 }
 
 /** A day of changes to the catalog, about 1% of it: written as an export the root imports. */
@@ -126,7 +118,7 @@ async function timedSync(dss: readonly string[]): Promise<SyncFigures> {
 }
 
 async function measureSize(size: number, seed: string, backend: 'sqlite' | 'postgres', pg: string, regenerate: boolean): Promise<Row[]> {
-  const file = await exportFile(size, seed, regenerate);
+  const file = await generatedCatalogFile(size, seed, { regenerate });
   const work = await mkdtemp(join(tmpdir(), `openwsus-bench-sync-${size}-`));
   const cleanups: (() => Promise<void>)[] = [() => rm(work, { recursive: true, force: true })];
   let root: ServeProcess | undefined;

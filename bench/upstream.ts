@@ -34,6 +34,7 @@ import { procStatusKiB, RssSampler, startServeProcess } from '../test/support/se
 import { reportResult, runChild } from './lib/child.ts';
 import { describeMachine, machineLine } from './lib/machine.ts';
 import { createTemporaryDatabase, postgresProblem } from './lib/postgres.ts';
+import { generatedCatalogFile } from './lib/catalog-file.ts';
 import { formatInteger, formatKiB, formatTable, type Column } from './lib/table.ts';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -152,15 +153,6 @@ interface Row {
 function fail(message: string): never {
   process.stderr.write(`bench/upstream: ${message}\n`);
   process.exit(2);
-}
-
-async function exportFile(size: number, seed: string, regenerate: boolean): Promise<string> {
-  // The file bench/import.ts makes and uses: the same catalog, generated once.
-  const file = join(OUT, `catalog-${size}-seed-${seed}.owx`);
-  if (existsSync(file) && !regenerate) return file;
-  process.stderr.write(`generating ${relative(ROOT, file)} (${formatInteger(size)} revisions, seed ${seed})…\n`);
-  await writeGeneratedCatalog({ updates: size, seed }, file);
-  return file;
 }
 
 async function measureRow(
@@ -328,7 +320,7 @@ async function main(): Promise<void> {
   }
 
   mkdirSync(OUT, { recursive: true });
-  const file = await exportFile(revisions, values.seed, values.regenerate);
+  const file = await generatedCatalogFile(revisions, values.seed, { regenerate: values.regenerate });
   const dataDir = await mkdtemp(join(tmpdir(), 'openwsus-bench-upstream-'));
   const pgDatabase = backend === 'postgres' ? await createTemporaryDatabase(values.pg, `openwsus_bench_upstream_${process.pid}`) : undefined;
   const database = pgDatabase?.url ?? `sqlite:${join(dataDir, 'openwsus.db')}`;

@@ -326,6 +326,7 @@ export class ApprovalRepository {
         .selectFrom('revision as c')
         .select('c.update_id')
         .where(isLatest('c'))
+        .where('c.update_type', '=', 'Category')
         .where('c.category_type', '=', 'UpdateClassification')
         .where((w) => w.or([w(sql<string>`lower(c.title)`, '=', wanted), w('c.update_id', '=', wanted)]))
         .execute();
@@ -386,6 +387,7 @@ export class ApprovalRepository {
             .select(['c.update_id', 'c.title'])
             .where(inList(dialect, 'c.update_id', categoryIds))
             .where(isLatest('c'))
+            .where('c.update_type', '=', 'Category')
             .where('c.category_type', '=', 'UpdateClassification')
             .execute(),
       db.selectFrom('approval').selectAll().where(inList(dialect, 'update_id', updateIds)).orderBy('group_id').execute(),

@@ -13,9 +13,7 @@ import { createLogger } from '../../src/app/log.ts';
 import { startServer, type RunningServer } from '../../src/app/server.ts';
 import { writeGeneratedCatalog } from '../../src/catalog/export.ts';
 import { importCatalogFile } from '../../src/transfer/import-job.ts';
-import { ContentStore } from '../../src/content/index.ts';
 import { ALL_NEEDED, SimulatedClient } from '../../src/simulator/index.ts';
-import { ContentDownloader, reconcileContentQueue } from '../../src/sync/content-downloader.ts';
 
 const CHROMIUM = process.env.OPENWSUS_CHROMIUM ?? '/usr/bin/chromium';
 const ADMIN_PASSWORD = 'console admin password';
@@ -179,11 +177,13 @@ test('an administrator synchronizes, chooses products and languages, approves wi
   await open(page, 'Computers', 'Computers');
   await page.locator(`tr[data-computer-id="${computerId}"]`).getByRole('button').click();
   await details.locator(`tr[data-update-id="${needed.updateId}"][data-status=NotInstalled]`).waitFor();
-  // The downstream fetches the approved update's files (deferred downloads), then the computer installs it.
-  const downloads = new ContentDownloader({ store: downstream.store, content: ContentStore.inDataDir(join(work, 'downstream')), logger: createLogger('silent') });
-  await reconcileContentQueue(downstream.store);
-  const fetched = await downloads.runOnce();
-  assert.ok(fetched.present > 0 && fetched.failed === 0, `the approved update's files arrive: ${JSON.stringify(fetched)}`);
+  // The approval woke the downstream's downloader (deferred downloads): the files arrive, then the computer installs it.
+  for (let i = 0; ; i++) {
+    const queue = await downstream.store.contentQueue.counts();
+    if (queue.present > 0 && queue.queued + queue.downloading === 0) break;
+    assert.ok(i < 300, `the approved update's files arrive: ${JSON.stringify(queue)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   await computer.scan();
   await page.reload();
   await page.locator(`tr[data-computer-id="${computerId}"]`).getByRole('button').click();

@@ -163,6 +163,8 @@ forEachBackend('administration API: every endpoint works for an Administrator an
     const details = (await ok('getUpdate', 'GET', `/updates/${IDS.cumulative}`)).json();
     assert.deepEqual([details.revisionNumber, details.kb, details.revisions.map((r: { revisionNumber: number }) => r.revisionNumber)], [2, 'KB5070001', [2, 1]]);
     assert.deepEqual(details.classifications, ['Security Updates']);
+    // Across the hierarchy: this server's own computers (nothing rolled up from below here).
+    assert.deepEqual([details.hierarchyStatus.installed, details.hierarchyStatus.failed, details.hierarchyStatus.downstream.Installed], [1, 1, 0]);
     const status = (await ok('getUpdateStatus', 'GET', `/updates/${IDS.cumulative}/status`)).json();
     assert.deepEqual(status.counts, { installed: 1, needed: 0, failed: 1, notApplicable: 0, unknown: 1 });
     const approved = (await ok('approveUpdates', 'POST', '/updates/approve', { updateIds: [IDS.cumulative, IDS.stack], groupId: ALL_COMPUTERS_GROUP_ID, action: 'Install', deadline: '2026-12-01T18:00:00+01:00' })).json();

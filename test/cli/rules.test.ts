@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main } from '../../src/cli/main.ts';
 import { ruleCandidate, type SynchronizedRevision } from '../../src/domain/approval-automation.ts';
 import { ALL_COMPUTERS_GROUP_ID as ALL, CLASSIFICATIONS } from '../../src/domain/wellknown.ts';
 import { openStore, type RevisionInput, type Store } from '../../src/store/index.ts';
@@ -22,6 +21,7 @@ import { expandProducts } from '../../src/domain/settings.ts';
 import { parseUpdate } from '../../src/metadata/update-parser.ts';
 import { synchronize } from '../../src/sync/index.ts';
 import { importCatalogFile } from '../../src/transfer/import-job.ts';
+import { cliInProcess as cli } from '../support/cli.ts';
 import { forEachBackend } from '../support/db.ts';
 import { guid, makeRevision } from '../store/records.ts';
 import { IDS, seedAdminCatalog, seedFleet } from './admin-catalog.ts';
@@ -168,22 +168,6 @@ async function replicaRefuses(store: Store): Promise<void> {
   await assert.rejects(store.approvalRules.setEnabled(rule!.id, true), /cannot change automatic approval rules: this server is a replica/);
   await assert.rejects(store.approvalRules.create({ name: 'x', enabled: true, classificationIds: [CLASSIFICATIONS.tools], productIds: [], groupIds: [ALL], action: 'Install' }), /replica/);
   assert.equal((await store.approvalRules.list())[0]!.enabled, false);
-}
-
-/** Runs `openwsus ARGS` in this process; what it printed, and its exit code. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
 }
 
 test('openwsus rules list|create|enable|disable|run|delete, with errors that say what to fix', async (t) => {

@@ -25,7 +25,6 @@ import { DEFAULTS, type BootConfig } from '../../src/app/config.ts';
 import { createLogger } from '../../src/app/log.ts';
 import { startServer } from '../../src/app/server.ts';
 import { writeGeneratedCatalog } from '../../src/catalog/export.ts';
-import { main } from '../../src/cli/main.ts';
 import { ContentStore } from '../../src/content/index.ts';
 import { CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } from '../../src/domain/wellknown.ts';
 import { ALL_NEEDED, Fleet, SimulatedClient, type ClientScanResult } from '../../src/simulator/index.ts';
@@ -34,6 +33,7 @@ import type { ScanRevision } from '../../src/store/scan-catalog-repository.ts';
 import { importCatalogFile } from '../../src/transfer/import-job.ts';
 import { reconcileContent } from '../../src/transfer/content-state.ts';
 import { availableBackends } from '../support/db.ts';
+import { cliInProcess as cli } from '../support/cli.ts';
 import { createBackendDatabase, startServeProcess } from '../support/server-process.ts';
 
 const CATALOG = { updates: 120, seed: 'clients-e2e' } as const;
@@ -45,22 +45,6 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const catalogFile = join(work, 'catalog.owx');
 const rootContent = join(work, 'root-content');
 await writeGeneratedCatalog(CATALOG, catalogFile, { contentDir: rootContent });
-
-/** `openwsus ARGS` in this process: exit code and output. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 function bootConfig(data: string, database: string): BootConfig {
   return { ...DEFAULTS, data, database, host: '127.0.0.1', port: 0, httpsPort: 0, logLevel: 'silent' };

@@ -30,8 +30,9 @@ import { ALL_COMPUTERS_GROUP_ID, CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } fr
 import { contentPath, revisionKeyString } from '../../src/domain/update.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { importCatalogFile } from '../../src/transfer/import-job.ts';
-import { runCli, stdoutJson, type CliResult } from '../support/cli.ts';
+import { ok, runCli, stdoutJson, type CliResult } from '../support/cli.ts';
 import { availableBackends } from '../support/db.ts';
+import { withStoreAt } from '../support/store.ts';
 import { createBackendDatabase, startServeProcess, type ServeProcess } from '../support/server-process.ts';
 
 const BASE = { updates: 160, seed: 'content', largeFiles: { every: 25, size: { min: 3 << 20, max: 4 << 20 } } } as const;
@@ -47,11 +48,6 @@ await writeGeneratedCatalog(BASE, baseFile, { contentDir: originContent });
 const docs = [...generateCatalog(BASE).documents()];
 const byKey = new Map(docs.map((d) => [revisionKeyString(d.key), d]));
 
-function ok(result: CliResult, what: string): CliResult {
-  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return result;
-}
-
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -59,15 +55,6 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false> |
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
-  }
-}
-
-async function withStoreAt<T>(database: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ database });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
   }
 }
 

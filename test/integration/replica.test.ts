@@ -24,9 +24,10 @@ import { ReplicaChangeRefused } from '../../src/domain/replica-guard.ts';
 import { ANCHORS } from '../../src/domain/sync-run.ts';
 import type { RevisionKey } from '../../src/domain/update.ts';
 import { ALL_COMPUTERS_GROUP_ID, CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } from '../../src/domain/wellknown.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { runCli, stdoutJson, type CliResult } from '../support/cli.ts';
+import type { Store } from '../../src/store/index.ts';
+import { ok, runCli, stdoutJson, type CliResult } from '../support/cli.ts';
 import { availableBackends } from '../support/db.ts';
+import { withStoreAt } from '../support/store.ts';
 import { createBackendDatabase, startServeProcess } from '../support/server-process.ts';
 
 const CLASSES = [CLASSIFICATIONS.securityUpdates, CLASSIFICATIONS.criticalUpdates, CLASSIFICATIONS.updates, CLASSIFICATIONS.definitionUpdates];
@@ -35,11 +36,6 @@ const work = mkdtempSync(join(tmpdir(), 'openwsus-it-replica-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const catalogFile = join(work, 'base.owx');
 await writeGeneratedCatalog({ updates: 200, seed: 'replica' }, catalogFile);
-
-function ok(result: CliResult, what: string): CliResult {
-  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return result;
-}
 
 interface DeploymentsSummary {
   readonly groupsUpserted: number;
@@ -56,15 +52,6 @@ interface DeploymentsSummary {
 interface SyncSummary {
   readonly result: string;
   readonly deployments?: DeploymentsSummary;
-}
-
-async function withStoreAt<T>(database: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ database });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** Groups, approvals and declines in a comparable form (times as instants: formats may differ). */

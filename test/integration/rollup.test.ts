@@ -31,9 +31,10 @@ import type { UpdateStatus } from '../../src/domain/client-event.ts';
 import { bucketOfStatus } from '../../src/domain/rollup.ts';
 import { ALL_COMPUTERS_GROUP_ID, CLASSIFICATIONS, WINDOWS_PRODUCT_FAMILY_ID } from '../../src/domain/wellknown.ts';
 import { simulateClients } from '../../src/simulator/index.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { BIN, runCli, stdoutJson, type CliResult } from '../support/cli.ts';
+import type { Store } from '../../src/store/index.ts';
+import { BIN, ok, runCli, stdoutJson, type CliResult } from '../support/cli.ts';
 import { availableBackends } from '../support/db.ts';
+import { withStoreAt } from '../support/store.ts';
 import { createBackendDatabase, startServeProcess } from '../support/server-process.ts';
 
 const CLASSES = [CLASSIFICATIONS.securityUpdates, CLASSIFICATIONS.criticalUpdates, CLASSIFICATIONS.updates, CLASSIFICATIONS.definitionUpdates];
@@ -42,20 +43,6 @@ const work = mkdtempSync(join(tmpdir(), 'openwsus-it-rollup-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const catalogFile = join(work, 'base.owx');
 await writeGeneratedCatalog({ updates: 100, seed: 'rollup' }, catalogFile);
-
-function ok(result: CliResult, what: string): CliResult {
-  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return result;
-}
-
-async function withStoreAt<T>(database: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ database });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** Approves the first software updates for All Computers, so clients are offered them. */
 async function approveSome(store: Store): Promise<void> {
