@@ -12,14 +12,13 @@
 //       [--backend sqlite|postgres] [--pg URL]
 //
 // Prints a Markdown table; writes the figures to bench/out/content-queue.json.
-import { existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateCatalogChanges } from '../src/catalog/index.ts';
-import { writeGeneratedCatalog } from '../src/catalog/export.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { reconcileContentQueue } from '../src/sync/content-downloader.ts';
 import { writeExport } from '../src/transfer/format.ts';

@@ -17,14 +17,13 @@
 // writes it (and every run, with CPU times and the floor's parse/insert split) as JSON to
 // bench/out/import.json. PostgreSQL: the server at --pg (default $OPENWSUS_BENCH_PG, else the
 // one .ci/run starts); each measurement creates and drops its own database.
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CompiledQuery, Kysely, type Dialect } from 'kysely';
 import { STATIC_DOCUMENTS } from '../src/catalog/index.ts';
-import { writeGeneratedCatalog } from '../src/catalog/export.ts';
 import { ingestUpdate } from '../src/metadata/update-parser.ts';
 import { openStore } from '../src/store/index.ts';
 import { openPostgres } from '../src/store/postgres-dialect.ts';

@@ -19,14 +19,13 @@
 //
 // Prints a Markdown table; writes the figures to bench/out/sync.json.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateCatalogChanges } from '../src/catalog/index.ts';
-import { writeGeneratedCatalog } from '../src/catalog/export.ts';
 import { writeExport } from '../src/transfer/format.ts';
 import { openStore } from '../src/store/index.ts';
 import { BIN, runCli } from '../test/support/cli.ts';
@@ -38,7 +37,6 @@ import { formatInteger, formatKiB, formatTable, type Column } from './lib/table.
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const OUT = join(dirname(SCRIPT), 'out');
-const ROOT = dirname(dirname(SCRIPT));
 
 interface SyncFigures {
   readonly seconds: number;

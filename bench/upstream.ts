@@ -19,7 +19,7 @@
 // bench/content.ts's business.
 //
 // Prints Markdown tables; writes every figure to bench/out/upstream.json.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -27,7 +27,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { STATIC_DOCUMENTS } from '../src/catalog/index.ts';
-import { writeGeneratedCatalog } from '../src/catalog/export.ts';
 import { runCli } from '../test/support/cli.ts';
 import { allProductsAndClassifications, CallTimings, ScriptedDownstream, summarize } from '../test/support/scripted-downstream.ts';
 import { procStatusKiB, RssSampler, startServeProcess } from '../test/support/server-process.ts';

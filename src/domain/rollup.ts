@@ -64,8 +64,8 @@ export function emptyServerSummary(): Record<ServerSummaryField, number> {
   return Object.fromEntries(SERVER_SUMMARY_FIELDS.map((f) => [f, 0])) as Record<ServerSummaryField, number>;
 }
 
-/** One DownstreamServerRollupClientSummary: computers of one OS and architecture. */
-export interface ClientSummary {
+/** A computer's operating system and architecture, as the rollup tells them. */
+export interface OperatingSystemInfo {
   readonly osMajor: number;
   readonly osMinor: number;
   readonly osBuild: number;
@@ -73,6 +73,10 @@ export interface ClientSummary {
   readonly osServicePackMinor: number;
   readonly osLocale: string;
   readonly processorArchitecture: string;
+}
+
+/** One DownstreamServerRollupClientSummary: computers of one OS and architecture. */
+export interface ClientSummary extends OperatingSystemInfo {
   readonly count: number;
 }
 
@@ -91,24 +95,17 @@ export interface DownstreamServerInfo {
 }
 
 /** ComputerRollupDetails: sent the first time, and whenever it changed. */
-export interface ComputerDetails {
+export interface ComputerDetails extends OperatingSystemInfo {
   readonly targetGroupIds: readonly string[];
   readonly requestedTargetGroupNames: readonly string[];
   readonly ipAddress: string;
   readonly fullDomainName: string;
-  readonly osMajor: number;
-  readonly osMinor: number;
-  readonly osBuild: number;
-  readonly osServicePackMajor: number;
-  readonly osServicePackMinor: number;
-  readonly osLocale: string;
   readonly osDescription: string;
   readonly computerMake: string;
   readonly computerModel: string;
   readonly biosVersion: string;
   readonly biosName: string;
   readonly biosReleaseDate: string;
-  readonly processorArchitecture: string;
   readonly clientVersion: string;
 }
 

@@ -184,7 +184,10 @@ export async function registerSoapService(
         : new SoapFault('InvalidParameters', `the request could not be read: ${error.message}`, { cause: error });
       // fastify marks the answer `Connection: close` because the body was left unread; once it
       // has been read to its end, the connection can serve the next request.
-      if (tooLarge && (await discardBody(request.raw, discard))) reply.removeHeader('connection');
+      if (tooLarge) {
+        if (await discardBody(request.raw, discard)) reply.removeHeader('connection');
+        else lingerOnClose(request.raw, Math.min(discard.maxMs, LINGER_MS));
+      }
       const version: SoapVersion = mediaTypeOf(request.headers['content-type']) === 'application/soap+xml' ? '1.2' : '1.1';
       sendFault(service, faultActor, request, reply, fault, version, quotedAction(request, version));
       return reply;
@@ -239,6 +242,27 @@ function discardBody(raw: IncomingMessage, bounds: DiscardLimits): Promise<boole
     raw.on('data', onData).on('end', onEnd).on('close', onGone).on('error', onGone);
     raw.resume();
   });
+}
+
+/** How long a connection closed on an unread body stays open for reading after its fault. */
+const LINGER_MS = 2_000;
+
+/**
+ * Closing a socket with unread bytes in it makes the kernel send a reset, which can destroy the
+ * fault before the client has read it. So the close that Node makes after a `Connection: close`
+ * answer becomes a half-close: the fault and a FIN go out, what the client still sends is read
+ * and dropped, and the socket is destroyed when the client closes its side or after `ms`.
+ */
+function lingerOnClose(raw: IncomingMessage, ms: number): void {
+  const socket = raw.socket as IncomingMessage['socket'] & { destroySoon?: () => void };
+  raw.on('data', () => {});
+  raw.resume();
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+  };
 }
 
 /** The action of a request: SOAPAction for 1.1, the Content-Type `action` parameter for 1.2. */

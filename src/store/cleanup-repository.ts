@@ -420,8 +420,14 @@ export class CleanupRepository {
       .execute();
     const ids = still.map((r) => Number(r.revision_id));
     if (ids.length === 0) return 0;
-    // Explicit rather than ON DELETE CASCADE alone: the same statements on both backends, and
-    // SQLite checks cascades row by row.
+    // PostgreSQL: one statement, the child rows go by ON DELETE CASCADE (indexed on revision_id).
+    // Every round trip of an open transaction can wait behind the serving process's own work
+    // (scans answered on the same event loop), so fewer statements keep the transaction short.
+    if (dialect === 'postgres') {
+      const result = await db.deleteFrom('revision').where(inList(dialect, 'revision_id', ids)).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    }
+    // SQLite checks cascades row by row: explicit deletes are faster there.
     for (const table of ['localized', 'prerequisite', 'bundle_member', 'supersedence', 'revision_file'] as const) {
       await db.deleteFrom(table).where(inList(dialect, 'revision_id', ids)).execute();
     }

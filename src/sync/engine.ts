@@ -25,7 +25,7 @@ import { SoapClientError, SoapFault } from '../soap/index.ts';
 import { heldRevisions, processAlive, withSyncLock, type RevisionInput, type Store, type StoreTransaction } from '../store/index.ts';
 import { reconcileContentQueueIfChanged, type QueueReconciliation } from './content-downloader.ts';
 import { synchronizeDeployments, type DeploymentsReport } from './replica.ts';
-import { serverNameOf } from './server-name.ts';
+import { upstreamClientFor } from './server-name.ts';
 import { createSyncTransport } from './transport.ts';
 import { UpstreamClient, UpstreamProtocolError, DSS_PROTOCOL_VERSION, type RetryPolicy, type UpstreamConfigData } from './upstream-client.ts';
 
@@ -384,16 +384,7 @@ export async function synchronize(options: SyncEngineOptions): Promise<SyncRepor
       await store.syncRuns.update(stale.id, { result: 'failed', error: INTERRUPTED_RUN_ERROR });
     }
     const recorded = await store.syncRuns.start('handshake');
-    const client = new UpstreamClient({
-      origin,
-      serverId: store.serverId,
-      serverName: options.serverName ?? (await serverNameOf(store)),
-      dispatcher: transport.dispatcher,
-      ...(options.retry !== undefined && { retry: options.retry }),
-      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-      ...(options.signal !== undefined && { signal: options.signal }),
-      ...(options.onRetry !== undefined && { onRetry: options.onRetry }),
-    });
+    const client = await upstreamClientFor(store, origin, transport.dispatcher, options);
     let run = new Run(options, settings, client, recorded.id);
     try {
       try {

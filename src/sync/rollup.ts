@@ -32,6 +32,7 @@ import {
   type ComputerInfo,
   type ComputerStatus,
   type DownstreamServerInfo,
+  type OperatingSystemInfo,
   type RollupConfiguration,
   type SentComputer,
   type UpdateStatusEntry,
@@ -42,7 +43,7 @@ import { ALL_COMPUTERS_GROUP_ID, UNASSIGNED_COMPUTERS_GROUP_ID } from '../domain
 import { soapCall, SoapClientError, SoapXmlBuilder, type SoapNode } from '../soap/index.ts';
 import type { Store } from '../store/index.ts';
 import type { RolledUpComputer } from '../store/rollup-repository.ts';
-import { serverNameOf } from './server-name.ts';
+import { serverNameOf, upstreamClientFor } from './server-name.ts';
 import { createSyncTransport } from './transport.ts';
 import { DEFAULT_RETRY, UpstreamClient, UpstreamProtocolError, type RetryPolicy } from './upstream-client.ts';
 
@@ -110,6 +111,19 @@ export class RollupError extends Error {
 
 const xmlTime = (iso: string): Date => new Date(iso);
 
+/** What the rollup tells of a computer's operating system: in its details, and counted per kind. */
+function operatingSystemOf(c: Computer): OperatingSystemInfo {
+  return {
+    osMajor: c.osMajor ?? 0,
+    osMinor: c.osMinor ?? 0,
+    osBuild: c.osBuild ?? 0,
+    osServicePackMajor: c.osServicePackMajor ?? 0,
+    osServicePackMinor: c.osServicePackMinor ?? 0,
+    osLocale: c.osLocale ?? '',
+    processorArchitecture: c.processorArchitecture ?? '',
+  };
+}
+
 function localDetails(c: Computer): ComputerDetails {
   return {
     // All Computers is implied; the groups a computer was put in are what the upstream wants.
@@ -117,19 +131,13 @@ function localDetails(c: Computer): ComputerDetails {
     requestedTargetGroupNames: [],
     ipAddress: c.ipAddress ?? '',
     fullDomainName: c.dnsName,
-    osMajor: c.osMajor ?? 0,
-    osMinor: c.osMinor ?? 0,
-    osBuild: c.osBuild ?? 0,
-    osServicePackMajor: c.osServicePackMajor ?? 0,
-    osServicePackMinor: c.osServicePackMinor ?? 0,
-    osLocale: c.osLocale ?? '',
+    ...operatingSystemOf(c),
     osDescription: c.osDescription ?? '',
     computerMake: c.manufacturer ?? '',
     computerModel: c.model ?? '',
     biosVersion: c.biosVersion ?? '',
     biosName: c.biosName ?? '',
     biosReleaseDate: c.biosReleaseDate ?? NEVER,
-    processorArchitecture: c.processorArchitecture ?? '',
     clientVersion: c.clientVersion ?? '',
   };
 }
@@ -321,15 +329,7 @@ async function selfInfo(store: Store, options: RollupOptions, replica: boolean, 
   summary.ComputersUpToDateCount = [...counts.keys()].filter((id) => !needing.has(id) && !failing.has(id)).length;
   const byOs = new Map<string, ClientSummary>();
   for (const c of computers) {
-    const s: Omit<ClientSummary, 'count'> = {
-      osMajor: c.osMajor ?? 0,
-      osMinor: c.osMinor ?? 0,
-      osBuild: c.osBuild ?? 0,
-      osServicePackMajor: c.osServicePackMajor ?? 0,
-      osServicePackMinor: c.osServicePackMinor ?? 0,
-      osLocale: c.osLocale ?? '',
-      processorArchitecture: c.processorArchitecture ?? '',
-    };
+    const s = operatingSystemOf(c);
     const key = JSON.stringify(s);
     byOs.set(key, { ...s, count: (byOs.get(key)?.count ?? 0) + 1 });
   }
@@ -361,15 +361,7 @@ export async function rollUp(options: RollupOptions): Promise<RollupReport> {
   const origin = upstreamOrigin(settings);
   const transport = await createSyncTransport(settings, store.settings, options.dispatcher);
   try {
-    const client = new UpstreamClient({
-      origin,
-      serverId: store.serverId,
-      serverName: options.serverName ?? (await serverNameOf(store)),
-      dispatcher: transport.dispatcher,
-      ...(options.retry !== undefined && { retry: options.retry }),
-      ...(options.signal !== undefined && { signal: options.signal }),
-      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-    });
+    const client = await upstreamClientFor(store, origin, transport.dispatcher, options);
     return await new Rollup(options, client, origin, transport.dispatcher, settings.replica, started).run();
   } finally {
     await transport.close().catch(() => {});

@@ -104,9 +104,11 @@ forEachBackend('cleanup and content verification through the administration API'
   assert.ok(present > 0);
   const damaged = content.pathOf(files[0]!);
   await writeFile(damaged, 'not what the digest says');
-  const verify = await h.call(h.admin, 'POST', '/api/v1/content/verify', { fix: true });
+  const [verify, again] = (await Promise.all([h.call(h.admin, 'POST', '/api/v1/content/verify', { fix: true }), h.call(h.token, 'POST', '/api/v1/content/verify', { fix: true })])).sort(
+    (x, y) => x.statusCode - y.statusCode,
+  ) as [LightMyRequestResponse, LightMyRequestResponse];
   assert.equal(verify.statusCode, 202, verify.body);
-  assert.equal((await h.call(h.admin, 'POST', '/api/v1/content/verify', {})).statusCode, 409);
+  assert.equal(again.statusCode, 409, 'one verification at a time');
   await h.administration.maintenance.settled();
   const verified = (await h.call(h.reporter, 'GET', '/api/v1/content/verify')).json();
   assert.equal(verified.running, false);

@@ -120,6 +120,16 @@ async function withRuleError<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Finds the rule TEXT names and changes it, unless this server is a replica; the rule as it was. */
+async function changeRule(command: Command, text: string, change: (store: Store, rule: ApprovalRule) => Promise<unknown>): Promise<ApprovalRule> {
+  return withStore(commandContext(command), async (store) => {
+    await refuseIfReplica(store, 'change automatic approval rules');
+    const rule = findRule(await store.approvalRules.list(), text);
+    await change(store, rule);
+    return rule;
+  });
+}
+
 export function registerRules(program: Command): void {
   const rules = program.command('rules').description('automatic approval rules: approve new updates of chosen classifications and products for groups');
 
@@ -200,13 +210,7 @@ export function registerRules(program: Command): void {
       .description(`${verb} a rule`)
       .argument('<rule>', 'rule name or number')
       .action(async (text: string, _options: unknown, command: Command) => {
-        const context = commandContext(command);
-        const rule = await withStore(context, async (store) => {
-          await refuseIfReplica(store, 'change automatic approval rules');
-          const rule = findRule(await store.approvalRules.list(), text);
-          await store.approvalRules.setEnabled(rule.id, enabled);
-          return rule;
-        });
+        const rule = await changeRule(command, text, (store, rule) => store.approvalRules.setEnabled(rule.id, enabled));
         process.stdout.write(`${rule.enabled === enabled ? `rule "${rule.name}" was already ${verb}d` : `${verb}d rule "${rule.name}"`}\n`);
       });
   }
@@ -216,13 +220,7 @@ export function registerRules(program: Command): void {
     .description('delete a rule (approvals it made stay)')
     .argument('<rule>', 'rule name or number')
     .action(async (text: string, _options: unknown, command: Command) => {
-      const context = commandContext(command);
-      const rule = await withStore(context, async (store) => {
-        await refuseIfReplica(store, 'change automatic approval rules');
-        const rule = findRule(await store.approvalRules.list(), text);
-        await withRuleError(() => store.approvalRules.delete(rule.id));
-        return rule;
-      });
+      const rule = await changeRule(command, text, (store, rule) => withRuleError(() => store.approvalRules.delete(rule.id)));
       process.stdout.write(`deleted rule "${rule.name}"\n`);
     });
 
