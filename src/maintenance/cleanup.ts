@@ -25,7 +25,7 @@ import {
 import { resolveDownstreamSettings } from '../domain/settings.ts';
 import type { ContentStore } from '../content/index.ts';
 import { removeContent } from '../content/remove.ts';
-import { CLEANUP_TABLES, type CleanupCounts, type CleanupRunRecord, type Store, type StoreTransaction } from '../store/index.ts';
+import { CLEANUP_TABLES, processAlive, type CleanupCounts, type CleanupRunRecord, type Store, type StoreTransaction } from '../store/index.ts';
 
 export const CLEANUP_ADMIN = 'openwsus cleanup';
 
@@ -89,15 +89,6 @@ const DEFAULT_BATCH = 200;
 /** Stores with a run going in this process (the daily schedule and the API share one owner, host:pid). */
 const runningHere = new WeakSet<Store>();
 const DONE = '(done)';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** What one page did: the cursor to go on from (undefined: the step is finished) and what it counted. */
 interface PageOutcome {

@@ -8,6 +8,7 @@ import { NEEDED_STATUSES, type FileUser, type SqliteSpace } from '../domain/clea
 import type { ClientTables } from './client-schema.ts';
 import { contentQueueDb } from './content-queue-schema.ts';
 import { ChangeSequence } from './change-sequence.ts';
+import { deleteComputerRows } from './computer-repository.ts';
 import { DECLINE_CHANGE } from './deployment-repository.ts';
 import type { Database } from './schema.ts';
 import { inList, nowIso, type StoreContext } from './sql-util.ts';
@@ -201,13 +202,7 @@ export class CleanupRepository {
       .where(inList(this.#ctx.dialect, 'computer_id', ids))
       .where((eb) => eb.not(eb.or([recent('last_sync_at'), recent('last_report_at'), recent('registered_at'), recent('created_at')])))
       .execute();
-    const gone = still.map((r) => r.computer_id);
-    if (gone.length === 0) return { computers: 0, events: 0, statuses: 0 };
-    const events = await db.deleteFrom('client_event').where(inList(this.#ctx.dialect, 'computer_id', gone)).executeTakeFirst();
-    const statuses = await db.deleteFrom('update_status').where(inList(this.#ctx.dialect, 'computer_id', gone)).executeTakeFirst();
-    await db.deleteFrom('computer_membership').where(inList(this.#ctx.dialect, 'computer_id', gone)).execute();
-    const computers = await db.deleteFrom('computer').where(inList(this.#ctx.dialect, 'computer_id', gone)).executeTakeFirst();
-    return { computers: Number(computers.numDeletedRows), events: Number(events.numDeletedRows), statuses: Number(statuses.numDeletedRows) };
+    return deleteComputerRows(this.#ctx, still.map((r) => r.computer_id));
   }
 
   /**

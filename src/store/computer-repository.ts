@@ -108,14 +108,7 @@ export class ComputerRepository {
    * One that contacts the server again comes back as new. False when it was unknown.
    */
   async delete(id: string): Promise<boolean> {
-    return atomically(this.#ctx.db, async (tx) => {
-      const db = clientDb({ db: tx, dialect: this.#ctx.dialect });
-      await db.deleteFrom('client_event').where('computer_id', '=', id).execute();
-      await db.deleteFrom('update_status').where('computer_id', '=', id).execute();
-      await db.deleteFrom('computer_membership').where('computer_id', '=', id).execute();
-      const result = await db.deleteFrom('computer').where('computer_id', '=', id).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
-    });
+    return atomically(this.#ctx.db, async (tx) => (await deleteComputerRows({ db: tx, dialect: this.#ctx.dialect }, [id])).computers > 0);
   }
 
   async groupsOf(id: string): Promise<string[]> {
@@ -270,4 +263,18 @@ function emptyRow(): Omit<ComputerTable, 'computer_id' | 'dns_name' | 'created_a
     last_sync_at: null,
     last_report_at: null,
   };
+}
+
+/**
+ * Removes computers with everything recorded of them (events, statuses, memberships), in the
+ * caller's transaction: an admin's delete and the cleanup of computers not seen for N days.
+ */
+export async function deleteComputerRows(ctx: StoreContext, ids: readonly string[]): Promise<{ computers: number; events: number; statuses: number }> {
+  if (ids.length === 0) return { computers: 0, events: 0, statuses: 0 };
+  const db = clientDb(ctx);
+  const events = await db.deleteFrom('client_event').where(inList(ctx.dialect, 'computer_id', ids)).executeTakeFirst();
+  const statuses = await db.deleteFrom('update_status').where(inList(ctx.dialect, 'computer_id', ids)).executeTakeFirst();
+  await db.deleteFrom('computer_membership').where(inList(ctx.dialect, 'computer_id', ids)).execute();
+  const computers = await db.deleteFrom('computer').where(inList(ctx.dialect, 'computer_id', ids)).executeTakeFirst();
+  return { computers: Number(computers.numDeletedRows), events: Number(events.numDeletedRows), statuses: Number(statuses.numDeletedRows) };
 }
