@@ -11,7 +11,7 @@ import { ChangeSequence } from './change-sequence.ts';
 import { deleteComputerRows } from './computer-repository.ts';
 import { DECLINE_CHANGE } from './deployment-repository.ts';
 import type { Database } from './schema.ts';
-import { inList, isLatest, nowIso, type StoreContext } from './sql-util.ts';
+import { inList, nowIso, type StoreContext } from './sql-util.ts';
 
 interface CleanupRunTable {
   id: number;
@@ -245,7 +245,7 @@ export class CleanupRepository {
     const needed = [...NEEDED_STATUSES];
     let query = this.#db
       .selectFrom('revision as r')
-      .where(isLatest('r'))
+      .where('r.is_latest', '=', true)
       .where('r.update_type', 'in', APPROVABLE_TYPES)
       .where('r.revision_id', '>', afterRevisionId)
       .where((eb) => eb.not(eb.exists(eb.selectFrom('decline as d').select('d.decline_id').whereRef('d.update_id', '=', 'r.update_id'))));
@@ -259,7 +259,7 @@ export class CleanupRepository {
                 .innerJoin('revision as n', 'n.revision_id', 's.revision_id')
                 .select('s.revision_id')
                 .whereRef('s.superseded_update_id', '=', 'r.update_id')
-                .where(isLatest('n')),
+                .where('n.is_latest', '=', true),
             ),
           );
     const rows = await query
@@ -283,7 +283,7 @@ export class CleanupRepository {
               .innerJoin('approval as a', 'a.update_id', 'n.update_id')
               .select('s.revision_id')
               .whereRef('s.superseded_update_id', '=', 'r.update_id')
-              .where(isLatest('n'))
+              .where('n.is_latest', '=', true)
               .where('a.action', '=', 'Install')
               .where((w) => w.not(w.exists(w.selectFrom('decline as e').select('e.decline_id').whereRef('e.update_id', '=', 'n.update_id')))),
           )
@@ -358,14 +358,14 @@ export class CleanupRepository {
               .select('b.revision_id')
               .whereRef('b.child_update_id', '=', 'r.update_id')
               .whereRef('b.child_revision_number', '=', 'r.revision_number')
-              .where(isLatest('p')),
+              .where('p.is_latest', '=', true),
           )
           .as('bundled'),
         eb
           .selectFrom('revision as n')
           .select('n.received_at')
           .whereRef('n.update_id', '=', 'r.update_id')
-          .where(isLatest('n'))
+          .where('n.is_latest', '=', true)
           .limit(1)
           .as('newest_received_at'),
       ])
@@ -407,7 +407,7 @@ export class CleanupRepository {
                 .select('b.revision_id')
                 .whereRef('b.child_update_id', '=', 'r.update_id')
                 .whereRef('b.child_revision_number', '=', 'r.revision_number')
-                .where(isLatest('p')),
+                .where('p.is_latest', '=', true),
             ),
           ]),
         ),
@@ -471,7 +471,7 @@ export class CleanupRepository {
               .innerJoin('approval as a', 'a.update_id', 'p.update_id')
               .select('b.revision_id')
               .whereRef('b.child_update_id', '=', 'r.update_id')
-              .where(isLatest('p'))
+              .where('p.is_latest', '=', true)
               .where('a.action', 'in', INSTALLING_ACTIONS)
               .where((w) => w.not(w.exists(w.selectFrom('decline as e').select('e.decline_id').whereRef('e.update_id', '=', 'p.update_id')))),
           )
