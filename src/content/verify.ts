@@ -52,11 +52,14 @@ export async function verifyContent(
   let bytesHashed = 0;
   // Several updates often share one file; check and report it once.
   const seen = new Set<string>();
+  // Files are checked several at once; the report lists them in the order they were given.
+  const position = new Map<UpdateFile, number>();
 
   const check = async (file: UpdateFile): Promise<void> => {
     const relPath = contentPath(file);
     if (seen.has(relPath)) return;
     seen.add(relPath);
+    position.set(file, position.size);
     const status = await checkOne(store, file, relPath, options.signal, (n) => (bytesHashed += n));
     checked += 1;
     if (status === 'ok') ok += 1;
@@ -74,6 +77,9 @@ export async function verifyContent(
   };
 
   await forEachConcurrent(files, options.concurrency ?? 4, check, options.signal);
+  const inOrder = (a: UpdateFile, b: UpdateFile): number => position.get(a)! - position.get(b)!;
+  missing.sort(inOrder);
+  corrupt.sort((a, b) => inOrder(a.file, b.file));
   return { checked, ok, missing, corrupt, bytesHashed };
 }
 
