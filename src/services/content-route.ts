@@ -28,6 +28,11 @@ export interface ContentRouteOptions {
   readonly stallTimeoutMs?: number;
   /** How long an opened file is reused by later requests (default 10 s; 0: never). */
   readonly openFileTtlMs?: number;
+  /**
+   * sendfile(2) on plain HTTP where the native module was built (default true); false always
+   * copies through memory, as HTTPS must.
+   */
+  readonly zeroCopy?: boolean;
 }
 
 // IIS maps `.exe` to this; clients ignore the type of what they download.
@@ -40,6 +45,7 @@ export function registerContentRoutes(app: FastifyInstance, options: ContentRout
     files,
     server: options.serverHeader ?? 'openwsus',
     stallTimeoutMs: options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
+    zeroCopy: options.zeroCopy ?? true,
   };
   app.route<{ Params: { folder: string; name: string } }>({
     method: ['GET', 'HEAD'],
@@ -52,10 +58,11 @@ interface Settings {
   readonly files: OpenFiles;
   readonly server: string;
   readonly stallTimeoutMs: number;
+  readonly zeroCopy: boolean;
 }
 
 async function serveContent(
-  { files, server, stallTimeoutMs }: Settings,
+  { files, server, stallTimeoutMs, zeroCopy }: Settings,
   request: FastifyRequest<{ Params: { folder: string; name: string } }>,
   reply: FastifyReply,
 ): Promise<FastifyReply | void> {
@@ -77,7 +84,7 @@ async function serveContent(
     const res = reply.hijack().raw as ServerResponse;
     res.writeHead(answer.status, answer.headers);
     try {
-      await sendSpan(handle, answer.span.start, answer.span.end, res, stallTimeoutMs);
+      await sendSpan(handle, answer.span.start, answer.span.end, res, stallTimeoutMs, zeroCopy);
     } catch (error) {
       request.log.warn({ err: error, url: request.url }, 'content transfer failed');
     }

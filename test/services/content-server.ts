@@ -29,7 +29,7 @@ interface AfterHook {
 
 export async function startContentServer(
   t: AfterHook,
-  options: { stallTimeoutMs?: number; openFileTtlMs?: number } = {},
+  options: { stallTimeoutMs?: number; openFileTtlMs?: number; zeroCopy?: boolean } = {},
 ): Promise<ContentServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'openwsus-content-route-'));
   const store = ContentStore.inDataDir(dataDir);

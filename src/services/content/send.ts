@@ -1,5 +1,7 @@
-// Copying a byte span of an open file to an HTTP response through reused read buffers, reading
-// the next chunk while the socket takes the current one.
+// Sending a byte span of an open file as an HTTP response body. On plain HTTP on Linux, with the
+// native module built (native/sendfile.c), the kernel moves the bytes itself with sendfile(2),
+// as nginx does. Otherwise (HTTPS, other systems, no compiler at install) they are copied
+// through reused read buffers, reading the next chunk while the socket takes the current one.
 //
 // A ReadStream allocates a fresh buffer for every chunk; at the rates content is served that,
 // with the garbage collection it causes, is a large part of the cost (bench/content.ts). Here a
@@ -15,6 +17,8 @@
 import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { constants } from 'node:os';
+import { nativeSendfile, plainSocketDescriptor, type NativeSendfile } from './native-sendfile.ts';
 
 export const BIG_CHUNK = 1024 * 1024;
 export const SMALL_CHUNK = 64 * 1024;
@@ -65,7 +69,11 @@ export async function sendSpan(
   end: number,
   res: ServerResponse,
   stallTimeoutMs: number = STALL_TIMEOUT_MS,
+  zeroCopy = true,
 ): Promise<void> {
+  const native = zeroCopy ? nativeSendfile() : undefined;
+  const socketFd = native ? plainSocketDescriptor(res) : undefined;
+  if (native && socketFd !== undefined) return sendZeroCopy(native, socketFd, handle, start, end, res, stallTimeoutMs);
   if (end - start < BIG_CHUNK && (end - start < SMALL_CHUNK || bigTransfers < BIG_TRANSFERS)) return sendOneChunk(handle, start, end, res, stallTimeoutMs);
   const big = end - start >= SMALL_CHUNK && bigTransfers < BIG_TRANSFERS;
   if (big) bigTransfers += 1;
@@ -159,6 +167,34 @@ async function sendOneChunk(handle: FileHandle, start: number, end: number, res:
   }
 }
 
+// How a transfer ends when the client went away or stalled: quietly, as the copying paths do.
+const CLIENT_GONE = new Set([constants.errno.EPIPE, constants.errno.ECONNRESET, constants.errno.ETIMEDOUT, constants.errno.ENOTCONN]);
+
+/**
+ * The same transfer with sendfile(2) on a plain TCP socket: no copy through our memory. The
+ * headers go out first, through Node, and Node writes nothing more until the file's bytes are
+ * all in the socket; only then does `end` let the next response on the connection go.
+ */
+async function sendZeroCopy(native: NativeSendfile, socketFd: number, handle: FileHandle, start: number, end: number, res: ServerResponse, stallTimeoutMs: number): Promise<void> {
+  res.flushHeaders();
+  const socket = res.socket!;
+  if (socket.writableLength > 0) await eventOrClose(socket, 'drain');
+  if (res.destroyed || socket.destroyed) return;
+  const { errno, sent, truncated } = await new Promise<{ errno: number; sent: number; truncated: boolean }>((resolve) =>
+    native.send(socketFd, handle.fd, start, end - start + 1, stallTimeoutMs, (errno, sent, truncated) => resolve({ errno, sent, truncated })),
+  );
+  if (errno === 0 && !truncated) {
+    res.end();
+    // The client may have had every byte before we got here: a server that began closing
+    // meanwhile found this connection busy and will not look at it again, so it goes now.
+    if ((socket as { server?: { listening?: boolean } }).server?.listening === false) socket.end();
+    return;
+  }
+  res.destroy();
+  if (truncated) throw new TruncatedContentError(`file ended at byte ${start + sent}, expected ${end + 1}`);
+  if (!CLIENT_GONE.has(errno)) throw Object.assign(new Error(`sendfile failed with errno ${errno}`), { errno });
+}
+
 /** One pread through the thread pool: the callback API, without the promise API's bookkeeping. */
 function readInto(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
@@ -167,7 +203,7 @@ function readInto(fd: number, buffer: Buffer, length: number, position: number):
 type Chunk = { readonly buffer: Buffer; readonly bytesRead: number } | { readonly error: unknown };
 
 /** Resolves at `event` ('drain': room for more; 'finish': all taken) or when the socket goes. */
-function eventOrClose(res: ServerResponse, event: 'drain' | 'finish'): Promise<void> {
+function eventOrClose(res: ServerResponse | NonNullable<ServerResponse['socket']>, event: 'drain' | 'finish'): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off(event, done);
