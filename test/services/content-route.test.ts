@@ -307,3 +307,26 @@ test('a file laid out by hand (no publish) with an upper-case digest is served',
   assert.equal(r.headers['content-range'], 'bytes 4990-4999/5000');
   assert.ok(r.body.equals(Buffer.alloc(10)));
 });
+
+test('plain content URLs are answered before the router, the rest through it, with the same answer', async (t) => {
+  let routed = 0;
+  const server = await startContentServer(t, { onRequest: () => (routed += 1) });
+  const item = await publishRandom(server.store, SIZE, 'windows10.0-kb5034441-x64.EXE');
+  const [, , folder, name] = item.url.split('/') as [string, string, string, string];
+  const answers = [];
+  for (const path of [item.url, `${item.url}?x=1`, `/Content/${folder}/${name.replace('.', '%2E')}`]) {
+    const r = await get(server, path, { range: 'bytes=100-2099' });
+    assert.equal(r.status, 206, path);
+    assert.ok(r.body.equals(item.bytes.subarray(100, 2100)), path);
+    const { date: _date, ...headers } = r.headers;
+    answers.push(headers);
+  }
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+  assert.equal(routed, 2, 'the plain URL skipped the router; the query and the escape went through it');
+  // A miss on a plain URL is the router's 404, problem document and all.
+  const missing = await get(server, `/Content/${folder}/${'0'.repeat(38)}${folder}.exe`);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.equal(routed, 3);
+});

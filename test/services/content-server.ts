@@ -29,7 +29,7 @@ interface AfterHook {
 
 export async function startContentServer(
   t: AfterHook,
-  options: { stallTimeoutMs?: number; openFileTtlMs?: number; zeroCopy?: boolean } = {},
+  options: { stallTimeoutMs?: number; openFileTtlMs?: number; zeroCopy?: boolean; onRequest?: () => void } = {},
 ): Promise<ContentServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'openwsus-content-route-'));
   const store = ContentStore.inDataDir(dataDir);
@@ -37,7 +37,11 @@ export async function startContentServer(
   const app = await createHttpServer({
     logger: createLogger('silent'),
     health: async () => ({ status: 'ok', version: 'test', serverId: 'test', database: 'none', uptimeSeconds: 0, checks: {} }),
-    routes: (instance) => registerContentRoutes(instance, { content: store, ...options }),
+    routes: (instance) => {
+      const { onRequest, ...routeOptions } = options;
+      if (onRequest) instance.addHook('onRequest', async () => onRequest());
+      registerContentRoutes(instance, { content: store, ...routeOptions });
+    },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
