@@ -297,13 +297,21 @@ function readConfiguration(r: SoapNode | undefined): RollupConfiguration {
 
 // ---- what this server says about itself ------------------------------------------------------
 
-async function selfInfo(store: Store, options: RollupOptions, replica: boolean, computers: readonly Computer[], now: string): Promise<DownstreamServerInfo> {
+type StatusCountsByComputer = Awaited<ReturnType<Store['clientEvents']['statusCountsByComputer']>>;
+
+async function selfInfo(
+  store: Store,
+  options: RollupOptions,
+  replica: boolean,
+  computers: readonly Computer[],
+  counts: StatusCountsByComputer,
+  now: string,
+): Promise<DownstreamServerInfo> {
   const summary = emptyServerSummary();
-  const [stats, declines, groups, counts, runs] = await Promise.all([
+  const [stats, declines, groups, runs] = await Promise.all([
     store.catalog.stats(),
     store.declines.list(),
     store.groups.list(),
-    store.clientEvents.statusCountsByComputer(),
     store.syncRuns.list({ limit: 20 }),
   ]);
   const updates = Object.entries(stats.revisionsByType)
@@ -438,10 +446,12 @@ class Rollup {
     }
     const now = new Date().toISOString();
     const computers = await store.computers.list();
-    await this.#servers(config, computers, now);
+    // One read of every computer's status counts (a scan of all status rows) serves both the
+    // server's summary and which computers have status to send.
+    const statusCounts = await store.clientEvents.statusCountsByComputer();
+    await this.#servers(config, computers, statusCounts, now);
     if (config.doDetailedRollup) {
       const forwarded = await store.rollup.computers();
-      const statusCounts = await store.clientEvents.statusCountsByComputer();
       const sources = [
         ...computers.map((c) => localSource(c, store.serverId, statusCounts.has(c.id))),
         ...forwarded.map(forwardedSource),
@@ -461,8 +471,8 @@ class Rollup {
     };
   }
 
-  async #servers(config: RollupConfiguration, computers: readonly Computer[], now: string): Promise<void> {
-    const self = await selfInfo(this.#store, this.#options, this.#replica, computers, now);
+  async #servers(config: RollupConfiguration, computers: readonly Computer[], statusCounts: StatusCountsByComputer, now: string): Promise<void> {
+    const self = await selfInfo(this.#store, this.#options, this.#replica, computers, statusCounts, now);
     const below = (await this.#store.rollup.servers()).map(
       (s): DownstreamServerInfo => ({
         serverId: s.id,
