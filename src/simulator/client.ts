@@ -355,6 +355,10 @@ export class SimulatedClient {
         if (h === undefined) continue;
         counts.changedUpdates++;
         const installed = !u.isLeaf && nonLeafInstalled(this.#profile, this.seed, this.id, h.core.updateId, h.core.updateType);
+        // What came back unchanged stays the shared entry: a computer that took another's cache
+        // and shook hands anew is told about everything it holds, and a copy of each entry per
+        // computer would not fit a fleet of 10,000 in memory.
+        if (h.action === u.deployment.action && h.deadline === u.deployment.deadline && h.isLeaf === u.isLeaf && h.installed === installed) continue;
         this.#held.set(u.revisionId, { ...h, action: u.deployment.action, deadline: u.deployment.deadline, isLeaf: u.isLeaf, installed });
       }
       let nonLeaf = false;
