@@ -61,8 +61,10 @@ export function registerContentRoutes(app: FastifyInstance, options: ContentRout
     if (name === undefined) return false;
     void (async () => {
       const opened = await files.acquire(name.file);
-      if (opened) await send(settings, req.method!, req.headers, name.sha1Hex, opened, res);
-      else app.routing(req, res);
+      if (!opened) return app.routing(req, res);
+      await send(settings, req.method!, req.headers, name.sha1Hex, opened, res);
+      // The one line the router would have logged (it logs two).
+      settings.log.info({ method: req.method, url: req.url, statusCode: res.statusCode, remoteAddress: req.socket.remoteAddress }, 'content request');
     })().catch((error: unknown) => {
       settings.log.warn({ err: error, url: req.url }, 'content request failed');
       res.destroy();
