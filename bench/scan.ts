@@ -160,22 +160,39 @@ function record(r: Round): Round {
 async function round(backend: Backend, server: ServeProcess, fleet: Fleet, name: string, clients = fleet.clients): Promise<Round> {
   const cpu0 = cpuMsOf(server.pid);
   const started = performance.now();
-  let done = 0;
-  const results = await fleet.scanAll((r) => {
-    done++;
-    if (done % 500 === 0 || (r.kind === 'first' && done % 10 === 0)) say(`  ${name}: ${done}/${clients.length} scans`);
-  }, clients);
+  // What the table needs of each scan, taken as it ends: the results themselves are not kept.
+  const scans: Scan[] = [];
+  await fleet.scanAll(
+    (r) => {
+      scans.push({ ok: r.ok, error: r.error, totalMs: r.timings.totalMs, soapCalls: r.soapCalls, newUpdates: r.newUpdates, changed: r.changedUpdates + r.outOfScope.length });
+      if (scans.length % 500 === 0 || (r.kind === 'first' && scans.length % 10 === 0)) say(`  ${name}: ${scans.length}/${clients.length} scans`);
+    },
+    clients,
+    { keep: false },
+  );
   const wallMs = performance.now() - started;
   const cpuMs = cpuMsOf(server.pid) - cpu0;
-  return record(summarize(backend, fleet.clients.length, name, results, wallMs, cpuMs, server));
+  (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  say(`  ${name}: done; this process (the simulated computers): RSS ${Math.round(rss / 1048576)} MiB, heap ${Math.round(heapUsed / 1048576)} MiB`);
+  return record(summarize(backend, fleet.clients.length, name, scans, wallMs, cpuMs, server));
 }
 
-function summarize(backend: Backend, size: number, name: string, results: readonly ClientScanResult[], wallMs: number, cpuMs: number, server: ServeProcess): Round {
+interface Scan {
+  readonly ok: boolean;
+  readonly error: string | undefined;
+  readonly totalMs: number;
+  readonly soapCalls: number;
+  readonly newUpdates: number;
+  readonly changed: number;
+}
+
+function summarize(backend: Backend, size: number, name: string, results: readonly Scan[], wallMs: number, cpuMs: number, server: ServeProcess): Round {
   const ok = results.filter((r) => r.ok);
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) say(`  ${failed.length} scans failed; first: ${failed[0]!.error}`);
-  const times = ok.map((r) => r.timings.totalMs).sort((a, b) => a - b);
-  const mean = (f: (r: ClientScanResult) => number) => (ok.length === 0 ? 0 : ok.reduce((n, r) => n + f(r), 0) / ok.length);
+  const times = ok.map((r) => r.totalMs).sort((a, b) => a - b);
+  const mean = (f: (r: Scan) => number) => (ok.length === 0 ? 0 : ok.reduce((n, r) => n + f(r), 0) / ok.length);
   return {
     backend,
     clients: size,
@@ -188,7 +205,7 @@ function summarize(backend: Backend, size: number, name: string, results: readon
     serverCpuMsPerScan: cpuMs / Math.max(1, results.length),
     callsPerScan: mean((r) => r.soapCalls),
     revisionsPerScan: mean((r) => r.newUpdates),
-    changedPerScan: mean((r) => r.changedUpdates + r.outOfScope.length),
+    changedPerScan: mean((r) => r.changed),
     serverRssKiB: server.rssKiB() ?? 0,
     serverPeakRssKiB: server.peakRssKiB() ?? 0,
   };

@@ -21,6 +21,7 @@ import * as wire from './wire.ts';
 /** Parsed Core fragments by revision id, shared by the computers of one fleet talking to one server. */
 export class CoreBook {
   readonly #cores = new Map<number, CoreInfo>();
+  readonly #extended = new Map<number, Extended>();
   read(revisionId: number, xml: string): CoreInfo {
     let core = this.#cores.get(revisionId);
     if (core === undefined) {
@@ -28,6 +29,18 @@ export class CoreBook {
       this.#cores.set(revisionId, core);
     }
     return core;
+  }
+
+  /**
+   * One shared copy of a revision's extended information for the whole fleet: a revision id
+   * names fixed content, and each computer fetches those of the updates it needs (a thousand
+   * file lists per computer, otherwise).
+   */
+  extended(revisionId: number, fetched: Extended): Extended {
+    const known = this.#extended.get(revisionId);
+    if (known !== undefined && known.title === fetched.title && known.files.length === fetched.files.length) return known;
+    this.#extended.set(revisionId, fetched);
+    return fetched;
   }
 }
 
@@ -146,8 +159,8 @@ export class SimulatedClient {
   #cookieStale = false;
   readonly #held = new SharedMap<number, Held>();
   readonly #byUpdateId = new SharedMap<string, number>();
-  readonly #extended = new Map<number, Extended>();
-  readonly #locations = new Map<string, string>();
+  readonly #extended = new SharedMap<number, Extended>();
+  readonly #locations = new SharedMap<string, string>();
   readonly #installedHere = new Set<string>();
   #scans = 0;
   #calls = 0;
@@ -189,8 +202,8 @@ export class SimulatedClient {
     this.#forgetCache();
     this.#held.shareFrom(other.#held);
     this.#byUpdateId.shareFrom(other.#byUpdateId);
-    for (const [id, e] of other.#extended) this.#extended.set(id, e);
-    for (const [d, url] of other.#locations) this.#locations.set(d, url);
+    this.#extended.shareFrom(other.#extended);
+    this.#locations.shareFrom(other.#locations);
     this.#cookie = undefined;
   }
 
@@ -436,7 +449,9 @@ export class SimulatedClient {
       const ids = wanted.slice(i, i + max);
       const info = await this.#withCookie((cookie) => wire.getExtendedUpdateInfo(this.#transport, cookie, ids, locales));
       for (const [digest, url] of info.fileLocations) this.#locations.set(digest, url);
+      const fetched = new Set<number>();
       for (const u of info.updates) {
+        fetched.add(u.revisionId);
         let e = this.#extended.get(u.revisionId);
         const kind = fragmentKind(u.xml);
         if (kind === 'extended') {
@@ -449,6 +464,10 @@ export class SimulatedClient {
           // The first language answered is the preferred one (the request lists them by preference).
           if (e.title === undefined && l !== undefined) e.title = l.title;
         }
+      }
+      for (const id of fetched) {
+        const e = this.#extended.get(id);
+        if (e !== undefined) this.#extended.set(id, this.#book.extended(id, e));
       }
     }
   }
