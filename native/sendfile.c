@@ -92,7 +92,8 @@ static void on_closed(uv_handle_t *handle) {
   free(t);
 }
 
-// Event loop, inside the async work's scope: report and release everything.
+// On the event loop, where JavaScript may be called (the async work's completion, or the
+// `send` call itself): report, and release everything.
 static void finish(napi_env env, transfer_t *t) {
   napi_value callback, global, argv[3], result;
   napi_get_reference_value(env, t->callback, &callback);
@@ -173,9 +174,10 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 // Whether every page of the span is in the page cache (cachestat(2), Linux 6.5; false where
-// the kernel lacks it). Then sendfile cannot wait on the disk, and the first round runs on
-// the event loop itself: handing a short transfer to the thread pool costs more than the
-// transfer (a thread wake-up, and on a busy machine the loop thread losing its core).
+// the kernel lacks it). Then sendfile does not wait on the disk (short of an eviction in the
+// instant between), and the first round runs on the event loop itself: handing a short
+// transfer to the thread pool costs more than the transfer (a thread wake-up, and on a busy
+// machine the loop thread losing its core).
 struct cachestat_range {
   uint64_t off;
   uint64_t len;

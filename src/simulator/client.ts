@@ -22,6 +22,7 @@ import * as wire from './wire.ts';
 export class CoreBook {
   readonly #cores = new Map<number, CoreInfo>();
   readonly #extended = new Map<number, Extended>();
+  readonly #locations = new Map<string, { readonly digest: string; readonly url: string }>();
   read(revisionId: number, xml: string): CoreInfo {
     let core = this.#cores.get(revisionId);
     if (core === undefined) {
@@ -42,6 +43,24 @@ export class CoreBook {
     this.#extended.set(revisionId, fetched);
     return fetched;
   }
+
+  /**
+   * One copy of a file's URL for the fleet. A string read out of a response can be a slice of
+   * the whole response text and keep all of it alive: hundreds of KB per computer, for a URL.
+   */
+  location(digest: string, url: string): { readonly digest: string; readonly url: string } {
+    let known = this.#locations.get(digest);
+    if (known?.url !== url) {
+      known = { digest: copyOf(digest), url: copyOf(url) };
+      this.#locations.set(known.digest, known);
+    }
+    return known;
+  }
+}
+
+/** A string of its own, not a slice of a larger one. */
+function copyOf(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 export interface SimulatedClientOptions {
@@ -448,7 +467,10 @@ export class SimulatedClient {
     for (let i = 0; i < wanted.length; i += max) {
       const ids = wanted.slice(i, i + max);
       const info = await this.#withCookie((cookie) => wire.getExtendedUpdateInfo(this.#transport, cookie, ids, locales));
-      for (const [digest, url] of info.fileLocations) this.#locations.set(digest, url);
+      for (const [d, u] of info.fileLocations) {
+        const { digest, url } = this.#book.location(d, u);
+        this.#locations.set(digest, url);
+      }
       const fetched = new Set<number>();
       for (const u of info.updates) {
         fetched.add(u.revisionId);
