@@ -178,7 +178,12 @@ const CLIENT_GONE = new Set([constants.errno.EPIPE, constants.errno.ECONNRESET, 
 async function sendZeroCopy(native: NativeSendfile, socketFd: number, handle: FileHandle, start: number, end: number, res: ServerResponse, stallTimeoutMs: number): Promise<void> {
   res.flushHeaders();
   const socket = res.socket!;
-  if (socket.writableLength > 0) await eventOrClose(socket, 'drain');
+  if (socket.writableLength > 0) {
+    // Only a client that stopped reading leaves no room for a few hundred bytes of headers.
+    const stall = setTimeout(() => res.destroy(), stallTimeoutMs);
+    await eventOrClose(socket, 'drain');
+    clearTimeout(stall);
+  }
   if (res.destroyed || socket.destroyed) return;
   const { errno, sent, truncated } = await new Promise<{ errno: number; sent: number; truncated: boolean }>((resolve) =>
     native.send(socketFd, handle.fd, start, end - start + 1, stallTimeoutMs, (errno, sent, truncated) => resolve({ errno, sent, truncated })),
