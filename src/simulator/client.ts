@@ -18,7 +18,10 @@ import { SharedMap } from './shared-map.ts';
 import { leafState, nonLeafInstalled, resolveProfile, type InstalledProfile, type LeafState } from './profile.ts';
 import * as wire from './wire.ts';
 
-/** Parsed Core fragments by revision id, shared by the computers of one fleet talking to one server. */
+/**
+ * What the computers of one fleet read from one server, parsed once and shared: Core fragments,
+ * extended information and file URLs.
+ */
 export class CoreBook {
   readonly #cores = new Map<number, CoreInfo>();
   readonly #extended = new Map<number, Extended>();
