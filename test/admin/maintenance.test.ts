@@ -73,8 +73,10 @@ forEachBackend('cleanup and content verification through the administration API'
   const started = first.json();
   assert.equal(started.runs[0].result, 'running');
   assert.equal(started.running, true);
-  assert.equal(started.progress.step, 'computers', 'answered once the first page is done');
-  assert.equal(started.progress.counts.computers.deleted, direct.counts.computers!.deleted);
+  // Answered once the first page (of the first step, computers) is done; on a quick machine the
+  // run may be a step further by the time the answer is read.
+  assert.ok(both.steps.includes(started.progress.step), started.progress.step);
+  assert.equal(started.progress.counts.computers.deleted, direct.counts.computers!.deleted, 'answered once the first page is done');
   assert.deepEqual(started.runs[0].steps, ['computers', 'events', 'expired', 'superseded', 'revisions', 'files'], 'steps in the fixed order');
   await h.administration.maintenance.settled();
   const done = (await h.call(h.reporter, 'GET', '/api/v1/cleanup')).json();
