@@ -11,6 +11,7 @@ import { HANDLERS } from './handlers/index.ts';
 import { fastifyPath, ROUTES, type RouteSpec } from './openapi.ts';
 import { ApiProblem, fieldErrors, problemBody, sendProblem } from './problem.ts';
 import type { MaintenanceRunner } from './maintenance-runner.ts';
+import { StartRefused } from './start-refused.ts';
 import type { SyncRunner } from './sync-runner.ts';
 
 /** JSON bodies of the API are small; a larger one is refused with 413 before it is read. */
@@ -41,6 +42,7 @@ function validate(where: 'params' | 'query' | 'body', schema: z.ZodType | undefi
 /** Fastify's own errors (body too large, bad JSON, wrong content type) as problem documents. */
 function problemOf(error: unknown): ApiProblem | undefined {
   if (error instanceof ApiProblem) return error;
+  if (error instanceof StartRefused) return new ApiProblem(error.status, error.message);
   const e = error as { statusCode?: number; code?: string; message?: string; name?: string };
   if (e?.name === 'ReplicaChangeRefused') return new ApiProblem(409, e.message ?? 'refused on a replica');
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

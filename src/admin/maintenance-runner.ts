@@ -9,16 +9,8 @@ import type { CleanupStep } from '../domain/cleanup-rules.ts';
 import { CleanupBusyError, runCleanup, type CleanupProgress, type CleanupReport } from '../maintenance/cleanup.ts';
 import { verifyContentStore, type ContentVerifyReport } from '../maintenance/content-verify.ts';
 import type { CleanupRunRecord, Store } from '../store/index.ts';
+import { StartRefused } from './start-refused.ts';
 
-/** Why a run could not start: one runs already (409), or this server has no content directory (503). */
-export class MaintenanceStartRefused extends Error {
-  override name = 'MaintenanceStartRefused';
-  readonly status: 409 | 503;
-  constructor(status: 409 | 503, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
 
 export interface CleanupStatusView {
   /** A cleanup runs in this process, or another process holds an unfinished run (runs[0]). */
@@ -73,7 +65,7 @@ export class MaintenanceRunner {
   }
 
   #contentStore(what: string): ContentStore {
-    if (this.#content === undefined) throw new MaintenanceStartRefused(503, `this server has no content directory to ${what}`);
+    if (this.#content === undefined) throw new StartRefused(503, `this server has no content directory to ${what}`);
     return this.#content;
   }
 
@@ -96,7 +88,7 @@ export class MaintenanceRunner {
    * another live process. An unfinished run is resumed (its own steps), as `openwsus cleanup` does.
    */
   async startCleanup(options: { steps?: readonly CleanupStep[]; dryRun?: boolean }): Promise<CleanupStatusView> {
-    if (this.#cleanup !== undefined) throw new MaintenanceStartRefused(409, 'a cleanup is already running on this server');
+    if (this.#cleanup !== undefined) throw new StartRefused(409, 'a cleanup is already running on this server');
     const content = this.#contentStore('clean');
     const controller = new AbortController();
     const dryRun = options.dryRun === true;
@@ -134,7 +126,7 @@ export class MaintenanceRunner {
     const early = await Promise.race([started.then(() => undefined), report.then(() => undefined, (error: Error) => error)]);
     if (early instanceof Error) {
       await current.done;
-      if (early instanceof CleanupBusyError) throw new MaintenanceStartRefused(409, early.message);
+      if (early instanceof CleanupBusyError) throw new StartRefused(409, early.message);
     }
     return this.cleanupStatus();
   }
@@ -161,7 +153,7 @@ export class MaintenanceRunner {
 
   /** Starts a verification (resuming a saved position unless restart); 409 while one runs here. */
   startVerify(options: { fix?: boolean; restart?: boolean }): ContentVerifyStatusView {
-    if (this.#verify !== undefined) throw new MaintenanceStartRefused(409, 'a content verification is already running on this server');
+    if (this.#verify !== undefined) throw new StartRefused(409, 'a content verification is already running on this server');
     const content = this.#contentStore('verify');
     const controller = new AbortController();
     const fix = options.fix === true;

@@ -6,6 +6,7 @@ import { resolveDownstreamSettings } from '../domain/settings.ts';
 import { nextSyncDue } from '../domain/sync-schedule.ts';
 import { hostname } from 'node:os';
 import { SyncLockedError, type Store } from '../store/index.ts';
+import { StartRefused } from './start-refused.ts';
 import type { Logger } from '../app/log.ts';
 
 export type SynchronizeFn = (options: SyncEngineOptions) => Promise<SyncReport>;
@@ -19,15 +20,6 @@ export interface SyncStatusView {
 
 export type SyncEvent = { readonly type: 'progress'; readonly progress: SyncProgress } | { readonly type: 'end'; readonly status: SyncStatusView };
 
-/** Why a run could not start: another is running (409), or the settings do not allow one (422). */
-export class SyncStartRefused extends Error {
-  override name = 'SyncStartRefused';
-  readonly status: 409 | 422;
-  constructor(status: 409 | 422, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
 
 export class SyncRunner {
   readonly #store: Store;
@@ -68,7 +60,7 @@ export class SyncRunner {
    * here or on another node of the database (409), or the settings cannot reach an upstream (422).
    */
   async start(): Promise<SyncStatusView> {
-    if (this.#current !== undefined) throw new SyncStartRefused(409, 'a synchronization is already running on this server');
+    if (this.#current !== undefined) throw new StartRefused(409, 'a synchronization is already running on this server');
     let begun!: () => void;
     const started = new Promise<void>((resolve) => (begun = resolve));
     const { report, done } = this.#launch(undefined, begun);
@@ -76,8 +68,8 @@ export class SyncRunner {
     const early = await Promise.race([started.then(() => undefined), report.then(() => undefined, (error: Error) => error)]);
     if (early instanceof Error) {
       await done;
-      if (early.name === 'SyncLockedError') throw new SyncStartRefused(409, early.message);
-      if (early.name === 'SettingError' || early.name === 'SecretError') throw new SyncStartRefused(422, `cannot synchronize: ${early.message}`);
+      if (early.name === 'SyncLockedError') throw new StartRefused(409, early.message);
+      if (early.name === 'SettingError' || early.name === 'SecretError') throw new StartRefused(422, `cannot synchronize: ${early.message}`);
     }
     return this.status();
   }

@@ -2,17 +2,7 @@
 import { applicableSteps, CLEANUP_STEPS, type CleanupStep } from '../../domain/cleanup-rules.ts';
 import { resolveDownstreamSettings } from '../../domain/settings.ts';
 import type { Handler } from '../context.ts';
-import { MaintenanceStartRefused } from '../maintenance-runner.ts';
 import { ApiProblem } from '../problem.ts';
-
-async function refusedAsProblem<T>(start: () => Promise<T> | T): Promise<T> {
-  try {
-    return await start();
-  } catch (error) {
-    if (error instanceof MaintenanceStartRefused) throw new ApiProblem(error.status, error.message);
-    throw error;
-  }
-}
 
 export const maintenanceHandlers: Record<string, Handler> = {
   getCleanupStatus: async (ctx) => ctx.maintenance.cleanupStatus((ctx.query as { limit: number }).limit),
@@ -25,7 +15,7 @@ export const maintenanceHandlers: Record<string, Handler> = {
     if (steps !== undefined && applicableSteps(steps, settings.replica).run.length === 0) {
       throw new ApiProblem(409, `a replica takes its declines from its upstream server: steps ${steps.join(', ')} do not run here`);
     }
-    const status = await refusedAsProblem(() => ctx.maintenance.startCleanup({ ...(steps !== undefined && { steps }), dryRun: body.dryRun === true }));
+    const status = await ctx.maintenance.startCleanup({ ...(steps !== undefined && { steps }), dryRun: body.dryRun === true });
     const run = status.dryRun ? undefined : status.runs[0];
     await ctx.audit('cleanup.start', run === undefined ? undefined : String(run.id), { steps: run?.steps ?? steps ?? CLEANUP_STEPS, dryRun: body.dryRun === true });
     return status;
@@ -40,7 +30,7 @@ export const maintenanceHandlers: Record<string, Handler> = {
 
   startContentVerify: async (ctx) => {
     const body = (ctx.body ?? {}) as { fix?: boolean; restart?: boolean };
-    const status = await refusedAsProblem(() => ctx.maintenance.startVerify(body));
+    const status = await ctx.maintenance.startVerify(body);
     await ctx.audit('content.verify', undefined, { fix: body.fix === true, restart: body.restart === true });
     return status;
   },

@@ -1,19 +1,13 @@
 // Synchronizations: start now, stop, live progress (server-sent events), history.
 import { ANSWERED, type Handler } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
-import { SyncStartRefused, type SyncEvent } from '../sync-runner.ts';
+import type { SyncEvent } from '../sync-runner.ts';
 
 export const syncHandlers: Record<string, Handler> = {
   getSyncStatus: async (ctx) => ctx.sync.status(),
 
   startSync: async (ctx) => {
-    let status;
-    try {
-      status = await ctx.sync.start();
-    } catch (error) {
-      if (error instanceof SyncStartRefused) throw new ApiProblem(error.status, error.message);
-      throw error;
-    }
+    const status = await ctx.sync.start();
     await ctx.audit('sync.start', status.run === null ? undefined : String(status.run.id));
     return status;
   },
